@@ -16,6 +16,8 @@ class NetconfError(Exception):
 
     tag = "operation-failed"
     error_type = "application"
+    # RFC 7950 section 15 names some failures more precisely (must-violation, ...).
+    app_tag: str | None = None
 
     def __init__(
         self,

@@ -1,0 +1,1 @@
+"""Configuration datastores: XML trees checked against the YANG model."""

@@ -1,0 +1,299 @@
+"""edit-config (RFC 6241 section 7.2) applied to a configuration tree.
+
+The edit is walked together with the schema: every element must be a configuration node of
+the model, list entries are matched by their keys and leaf-list entries by value. Operations
+are inherited by descendants. ``create`` and ``replace`` build the node afresh and merge the
+edit's content into it, so nested operations inside them follow the same rules as anywhere
+else. The tree is changed in place: callers edit a copy and keep it only when the whole edit,
+and the validation after it, succeed.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from k3s_netconf import errors
+from k3s_netconf.datastore import paths
+from k3s_netconf.schema import Node, Schema
+
+NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
+OPERATION = f"{{{NC}}}operation"
+OPERATIONS = frozenset({"merge", "replace", "create", "delete", "remove", "none"})
+DEFAULT_OPERATIONS = frozenset({"merge", "replace", "none"})
+
+
+def apply(schema: Schema, target: etree._Element, config: etree._Element, default: str) -> None:
+    """Apply the children of ``config`` to the datastore root ``target``."""
+    editor = _Editor(schema)
+    editor.edit_children(target, config, schema.root, default, "")
+    prune(target, schema.root)
+
+
+def prune(element: etree._Element, node: Node) -> bool:
+    """Drop empty non-presence containers below ``element``; True when it is empty itself."""
+    for child in list(element):
+        child_node = node.child(*_split(child.tag))
+        if child_node is not None and child_node.kind in ("container", "list"):
+            if prune(child, child_node) and child_node.kind == "container" and not child_node.presence:
+                element.remove(child)
+    return len(element) == 0
+
+
+def _split(tag: str) -> tuple[str, str]:
+    namespace, _, name = tag[1:].partition("}")
+    return namespace, name
+
+
+class _Editor:
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+
+    def edit_children(
+        self,
+        target: etree._Element,
+        edit: etree._Element,
+        parent: Node,
+        inherited: str,
+        path: str,
+        skip: frozenset[str] = frozenset(),
+    ) -> None:
+        for child in edit:
+            if not isinstance(child.tag, str):
+                continue  # comments and processing instructions carry no data
+            if skip and _split(child.tag)[1] in skip:
+                continue
+            node = self._node(parent, child, path)
+            operation = self._operation(child, inherited, path)
+            if node.kind == "list":
+                self._edit_list_entry(target, child, node, operation, path)
+            elif node.kind == "leaf-list":
+                self._edit_leaf_list_entry(target, child, node, operation, path)
+            elif node.kind == "leaf":
+                self._edit_leaf(target, child, node, operation, path)
+            else:
+                self._edit_container(target, child, node, operation, path)
+
+    def _node(self, parent: Node, child: etree._Element, path: str) -> Node:
+        namespace, name = _split(child.tag) if child.tag.startswith("{") else ("", child.tag)
+        where = f"{path}/{paths.step(namespace, name)}"
+        if not namespace:
+            raise errors.UnknownElement(
+                f"{name!r} has no namespace; configuration elements need the model's namespace",
+                path=where, info={"bad-element": name}, error_type="application",
+            )
+        if not parent.yang.parent and not self.schema.knows_namespace(namespace):
+            raise errors.UnknownNamespace(
+                f"the namespace {namespace!r} of {name!r} is not one this server knows",
+                path=where, info={"bad-element": name, "bad-namespace": namespace},
+                error_type="application",
+            )
+
+        node = parent.child(namespace, name)
+        if node is None:
+            raise errors.UnknownElement(
+                f"{name!r} is not part of the model here", path=where,
+                info={"bad-element": name}, error_type="application",
+            )
+        if not node.config:
+            raise errors.InvalidValue(
+                f"{name!r} is state data and cannot be configured", path=where,
+                info={"bad-element": name},
+            )
+        return node
+
+    def _operation(self, child: etree._Element, inherited: str, path: str) -> str:
+        name = etree.QName(child).localname
+        operation = inherited
+        for attribute, value in child.attrib.items():
+            if attribute != OPERATION:
+                # Includes a bare 'operation' without the NETCONF namespace: not a merge.
+                raise errors.UnknownAttribute(
+                    f"the attribute {etree.QName(attribute).localname!r} is not supported on "
+                    f"{name!r}; an edit operation is written nc:operation in the namespace {NC}",
+                    path=f"{path}/{paths.step(etree.QName(child).namespace or '', name)}",
+                    error_type="protocol",
+                    info={"bad-attribute": etree.QName(attribute).localname, "bad-element": name},
+                )
+            if value not in OPERATIONS - {"none"}:
+                raise errors.BadAttribute(
+                    f"{value!r} is not an edit operation; use merge, replace, create, delete "
+                    "or remove",
+                    path=f"{path}/{paths.step(etree.QName(child).namespace or '', name)}",
+                    error_type="protocol",
+                    info={"bad-attribute": "operation", "bad-element": name},
+                )
+            operation = value
+        return operation
+
+    # Containers
+
+    def _edit_container(
+        self, target: etree._Element, edit: etree._Element, node: Node, operation: str, path: str
+    ) -> None:
+        where = f"{path}/{paths.step(node.namespace, node.name)}"
+        existing = target.find(node.tag)
+
+        if operation in ("delete", "remove"):
+            self._remove(target, existing, operation, where)
+            return
+        if operation == "create" and existing is not None:
+            raise errors.DataExists(f"{node.name!r} already exists", path=where)
+        if operation == "replace" and existing is not None:
+            target.remove(existing)
+            existing = None
+        if existing is None:
+            if operation == "none" and node.presence:
+                raise errors.DataMissing(f"{node.name!r} does not exist", path=where)
+            existing = self._new_child(target, node)
+
+        self.edit_children(existing, edit, node, operation, where)
+
+    # Lists
+
+    def _edit_list_entry(
+        self, target: etree._Element, edit: etree._Element, node: Node, operation: str, path: str
+    ) -> None:
+        keys = self._keys(edit, node, path)
+        where = paths.entry(path, node.namespace, node.name, keys)
+        existing = _find_entry(target, node, keys)
+
+        if operation in ("delete", "remove"):
+            self._remove(target, existing, operation, where)
+            return
+        if operation == "create" and existing is not None:
+            raise errors.DataExists(f"{node.name} {_describe(keys)} already exists", path=where)
+        if operation == "none" and existing is None:
+            raise errors.DataMissing(
+                f"{node.name} {_describe(keys)} does not exist and the edit does not create it "
+                "(default-operation is none)",
+                path=where,
+            )
+
+        if existing is None or operation == "replace":
+            fresh = self._new_child(target, node)
+            for key, value in keys.items():
+                etree.SubElement(fresh, f"{{{node.namespace}}}{key}").text = value
+            if existing is not None:
+                existing.addprevious(fresh)
+                target.remove(existing)
+            existing = fresh
+
+        # The keys identify the entry; they are not edited themselves.
+        self.edit_children(existing, edit, node, operation, where, skip=frozenset(keys))
+
+    def _keys(self, edit: etree._Element, node: Node, path: str) -> dict[str, str]:
+        keys = {}
+        for key in node.keys:
+            leaf = edit.find(f"{{{node.namespace}}}{key}")
+            if leaf is None or leaf.text is None or not leaf.text.strip():
+                raise errors.MissingElement(
+                    f"{node.name!r} entries are identified by {key!r}, which is missing",
+                    path=f"{path}/{paths.step(node.namespace, node.name)}",
+                    info={"bad-element": key}, error_type="application",
+                )
+            keys[key] = leaf.text.strip()
+        return keys
+
+    # Leaves
+
+    def _edit_leaf(
+        self, target: etree._Element, edit: etree._Element, node: Node, operation: str, path: str
+    ) -> None:
+        where = f"{path}/{paths.step(node.namespace, node.name)}"
+        existing = target.find(node.tag)
+
+        if operation in ("delete", "remove"):
+            self._remove(target, existing, operation, where)
+            return
+        if operation == "create" and existing is not None:
+            raise errors.DataExists(f"{node.name!r} already has a value", path=where)
+        if operation == "none":
+            if existing is None:
+                raise errors.DataMissing(f"{node.name!r} has no value", path=where)
+            return
+
+        value = _leaf_value(edit, node, where)
+        if existing is None:
+            existing = self._new_child(target, node)
+        existing.text = value
+
+    def _edit_leaf_list_entry(
+        self, target: etree._Element, edit: etree._Element, node: Node, operation: str, path: str
+    ) -> None:
+        value = _leaf_value(edit, node, f"{path}/{paths.step(node.namespace, node.name)}")
+        where = f"{path}/{paths.step(node.namespace, node.name)}[.={paths.quote(value)}]"
+        existing = next((e for e in target.iterfind(node.tag) if (e.text or "") == value), None)
+
+        if operation in ("delete", "remove"):
+            self._remove(target, existing, operation, where)
+            return
+        if operation == "create" and existing is not None:
+            raise errors.DataExists(f"{node.name!r} already holds {value!r}", path=where)
+        if operation == "none":
+            if existing is None:
+                raise errors.DataMissing(f"{node.name!r} does not hold {value!r}", path=where)
+            return
+        if existing is None:
+            self._new_child(target, node).text = value
+
+    # Shared steps
+
+    def _remove(
+        self, target: etree._Element, existing: etree._Element | None, operation: str, where: str
+    ) -> None:
+        if existing is not None:
+            target.remove(existing)
+        elif operation == "delete":
+            raise errors.DataMissing(
+                "the node to delete does not exist (use 'remove' to delete it only if present)",
+                path=where,
+            )
+
+    def _new_child(self, target: etree._Element, node: Node) -> etree._Element:
+        # A node of one case of a choice replaces the nodes of the choice's other cases.
+        if node.cases:
+            parent = self._schema_node_of(target)
+            for sibling in list(target):
+                other = parent.child(*_split(sibling.tag)) if parent else None
+                if other is not None and _other_case(node, other):
+                    target.remove(sibling)
+
+        nsmap = None if target.nsmap.get(None) == node.namespace else {None: node.namespace}
+        return etree.SubElement(target, node.tag, nsmap=nsmap)
+
+    def _schema_node_of(self, element: etree._Element) -> Node | None:
+        chain = []
+        while element is not None and element.getparent() is not None:
+            chain.append(element)
+            element = element.getparent()
+        node: Node | None = self.schema.root
+        for e in reversed(chain):
+            node = node.child(*_split(e.tag)) if node else None
+        return node
+
+
+def _other_case(node: Node, other: Node) -> bool:
+    chosen = dict(node.cases)
+    return any(choice in chosen and chosen[choice] is not case for choice, case in other.cases)
+
+
+def _find_entry(target: etree._Element, node: Node, keys: dict[str, str]) -> etree._Element | None:
+    for entry in target.iterfind(node.tag):
+        if all(
+            (entry.findtext(f"{{{node.namespace}}}{k}") or "").strip() == v for k, v in keys.items()
+        ):
+            return entry
+    return None
+
+
+def _leaf_value(edit: etree._Element, node: Node, where: str) -> str:
+    if any(isinstance(c.tag, str) for c in edit):
+        raise errors.InvalidValue(
+            f"{node.name!r} is a leaf and holds a value, not elements", path=where,
+            info={"bad-element": node.name},
+        )
+    return (edit.text or "").strip()
+
+
+def _describe(keys: dict[str, str]) -> str:
+    return ", ".join(f"{k} {v!r}" for k, v in keys.items())

@@ -1,0 +1,113 @@
+"""Validation of a whole configuration tree against the model, by yangson.
+
+yangson reports one problem at a time, with its own instance route and tag; this module maps
+them to the RFC 6241 / RFC 7950 section 15 error-tags and to error-paths written with the
+server's prefixes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+from yangson import exceptions as yx
+from yangson.enumerations import ContentType
+from yangson.instance import RootNode
+
+from k3s_netconf import errors
+from k3s_netconf.schema import APPS_MODULE, PREFIXES, Schema
+
+_MODULE_PREFIX = {APPS_MODULE: next(iter(PREFIXES))}
+_STEP = re.compile(r"/(?:(?P<module>[\w.-]+):)?(?P<name>[\w.-]+)(?P<predicates>(?:\[[^\]]*\])*)")
+_PREDICATE = re.compile(r"\[(?P<key>[\w.-]+)=(?P<quote>[\"'])(?P<value>.*?)(?P=quote)\]")
+
+# RFC 7950 section 15: the error-tag and error-app-tag for each kind of violation.
+_SEMANTIC = {
+    "instance-required": (errors.DataMissing, "instance-required"),
+    "must-violation": (errors.OperationFailed, "must-violation"),
+    "data-not-unique": (errors.OperationFailed, "data-not-unique"),
+    "too-many-elements": (errors.OperationFailed, "too-many-elements"),
+    "too-few-elements": (errors.OperationFailed, "too-few-elements"),
+    "missing-choice": (errors.DataMissing, "missing-choice"),
+}
+
+
+def instance(schema: Schema, tree: etree._Element) -> RootNode:
+    """The yangson instance of a datastore tree, checked against the model."""
+    try:
+        root = schema.datamodel.from_xml(tree)
+        root.validate(ctype=ContentType.config)
+    except yx.ValidationError as e:
+        raise _from_validation_error(e) from e
+    except yx.RawTypeError as e:
+        raise errors.InvalidValue(
+            f"a value has the wrong form: {e.message}", path=_path(e.path)
+        ) from e
+    except yx.RawDataError as e:
+        raise errors.UnknownElement(
+            "an element is not part of the model", path=_path(e.path), error_type="application"
+        ) from e
+    return root
+
+
+def config_values(schema: Schema, tree: etree._Element) -> dict[str, Any]:
+    """The validated tree as yangson's raw JSON-like value, defaults filled in."""
+    return instance(schema, tree).add_defaults().raw_value()
+
+
+def _from_validation_error(e: yx.ValidationError) -> errors.NetconfError:
+    path = _route(e.instance.instance_route())
+    detail = f": {e.message}" if e.message else ""
+
+    if isinstance(e, yx.YangTypeError):
+        return errors.InvalidValue(f"{_value_of(e)} is not a valid {_name_of(path)}{detail}", path=path)
+    if isinstance(e, yx.SchemaError) and e.tag == "missing-data":
+        return errors.DataMissing(f"a mandatory node is missing{detail}", path=path)
+
+    cls, app_tag = _SEMANTIC.get(e.tag or "", (errors.InvalidValue, None))
+    message = _SEMANTIC_MESSAGES.get(e.tag or "", f"{e.tag}{detail}").format(
+        value=_value_of(e), name=_name_of(path)
+    )
+    if e.tag == "must-violation" and e.message:
+        message = e.message
+    error = cls(message, path=path)
+    error.app_tag = app_tag
+    return error
+
+
+_SEMANTIC_MESSAGES = {
+    "instance-required": "{name} {value} refers to something that is not configured",
+    "data-not-unique": "two entries have the same values where the model requires them unique",
+    "too-many-elements": "too many entries",
+    "too-few-elements": "too few entries",
+    "missing-choice": "one of the alternatives must be given",
+}
+
+
+def _value_of(e: yx.ValidationError) -> str:
+    value = getattr(e.instance, "value", None)
+    return repr(str(value)) if value is not None else "the value"
+
+
+def _name_of(path: str) -> str:
+    return path.rsplit("/", 1)[-1].split("[", 1)[0].split(":")[-1]
+
+
+def _route(route: object) -> str:
+    """yangson's instance route, rewritten with the server's prefixes."""
+    text = str(route)
+    out = []
+    for m in _STEP.finditer(text):
+        prefix = _MODULE_PREFIX.get(m["module"] or APPS_MODULE, m["module"])
+        predicates = _PREDICATE.sub(
+            lambda p: f"[{prefix}:{p['key']}='{p['value']}']", m["predicates"]
+        )
+        out.append(f"/{prefix}:{m['name']}{predicates}")
+    return "".join(out) or "/"
+
+
+def _path(pointer: str) -> str:
+    # A JSON pointer from a raw-data error: list positions are dropped, names kept.
+    steps = [s for s in str(pointer).split("/") if s and not s.isdigit()]
+    return _route("/" + "/".join(steps))

@@ -1,0 +1,164 @@
+"""The YANG schema, compiled once by yangson and indexed for the XML layer.
+
+yangson validates instance data. The edit and filter code walks XML trees and needs, for each
+element, what kind of node it is, its keys and which choice case it belongs to: this module
+reads those facts off yangson's compiled schema once, into small records looked up by
+(namespace, local name).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from yangson import DataModel
+from yangson import schemanode as sn
+
+APPS_NS = "urn:k3s-netconf:yang:apps"
+APPS_MODULE = "k3s-netconf-apps"
+
+# Prefixes used in error-paths and XPath filters that the server writes itself.
+PREFIXES = {"ka": APPS_NS}
+
+_FILE_NAME = re.compile(r"(?P<name>[\w.-]+)@(?P<revision>\d{4}-\d{2}-\d{2})\.yang$")
+_NAMESPACE = re.compile(r'^\s*namespace\s+"([^"]+)"', re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class YangModule:
+    name: str
+    revision: str
+    namespace: str
+    path: Path
+    implemented: bool
+
+
+@dataclass(eq=False)
+class Node:
+    """One data node of the schema, as the XML layer needs it."""
+
+    name: str
+    namespace: str
+    kind: str  # "container", "list", "leaf" or "leaf-list"
+    config: bool
+    yang: sn.SchemaNode
+    keys: tuple[str, ...] = ()
+    user_ordered: bool = False
+    presence: bool = False
+    # The cases this node sits in, outermost first, as (choice, case) schema nodes.
+    cases: tuple[tuple[sn.SchemaNode, sn.SchemaNode], ...] = ()
+    children: dict[tuple[str, str], Node] = field(default_factory=dict)
+
+    @property
+    def tag(self) -> str:
+        return f"{{{self.namespace}}}{self.name}"
+
+    @property
+    def is_leafy(self) -> bool:
+        return self.kind in ("leaf", "leaf-list")
+
+    def child(self, namespace: str, name: str) -> Node | None:
+        return self.children.get((namespace, name))
+
+
+class Schema:
+    """The compiled model: yangson's DataModel plus the XML-facing index."""
+
+    def __init__(self, folder: Path) -> None:
+        self.modules = _find_modules(folder)
+        self.datamodel = DataModel(
+            _yang_library(self.modules), [str(folder), str(folder / "ietf")]
+        )
+        self.module_of_namespace = {m.namespace: m.name for m in self.modules}
+        self.root = Node("", "", "container", True, self.datamodel.schema)
+        _index_children(self.root, self.datamodel.schema, self._namespace_of, ())
+
+    def _namespace_of(self, module: str) -> str:
+        return next(m.namespace for m in self.modules if m.name == module)
+
+    def knows_namespace(self, namespace: str) -> bool:
+        return namespace in self.module_of_namespace
+
+    @property
+    def implemented(self) -> list[YangModule]:
+        return [m for m in self.modules if m.implemented]
+
+
+@cache
+def load() -> Schema:
+    """The project's schema, from the YANG files shipped in the package."""
+    with resources.as_file(resources.files("k3s_netconf") / "yang") as folder:
+        return Schema(Path(folder))
+
+
+def _find_modules(folder: Path) -> list[YangModule]:
+    modules = []
+    for path in sorted(folder.glob("*.yang")) + sorted(folder.glob("ietf/*.yang")):
+        match = _FILE_NAME.match(path.name)
+        namespace = _NAMESPACE.search(path.read_text())
+        if match is None or namespace is None:
+            continue
+        modules.append(
+            YangModule(
+                name=match["name"],
+                revision=match["revision"],
+                namespace=namespace.group(1),
+                path=path,
+                implemented=path.parent == folder,
+            )
+        )
+    return modules
+
+
+def _yang_library(modules: list[YangModule]) -> str:
+    entries = [
+        {
+            "name": m.name,
+            "revision": m.revision,
+            "namespace": m.namespace,
+            "conformance-type": "implement" if m.implemented else "import",
+        }
+        for m in modules
+    ]
+    library = {"module-set-id": "k3s-netconf", "module": entries}
+    return json.dumps({"ietf-yang-library:modules-state": library})
+
+
+_KINDS: list[tuple[type, str]] = [
+    (sn.ListNode, "list"),
+    (sn.LeafListNode, "leaf-list"),
+    (sn.LeafNode, "leaf"),
+    (sn.ContainerNode, "container"),
+]
+
+
+def _index_children(parent: Node, yang: sn.InternalNode, ns_of, cases) -> None:
+    for child in yang.children:
+        if isinstance(child, sn.ChoiceNode):
+            for case in child.children:
+                _index_children(parent, case, ns_of, cases + ((child, case),))
+            continue
+
+        kind = next((k for cls, k in _KINDS if isinstance(child, cls)), None)
+        if kind is None:
+            # rpcs, actions, notifications and anydata are not data the datastores hold.
+            continue
+
+        node = Node(
+            name=child.name,
+            namespace=ns_of(child.ns),
+            kind=kind,
+            config=bool(child.config),
+            yang=child,
+            keys=tuple(k[0] for k in getattr(child, "keys", ())),
+            user_ordered=bool(getattr(child, "user_ordered", False)),
+            presence=bool(getattr(child, "presence", False)),
+            cases=cases,
+        )
+        parent.children[(node.namespace, node.name)] = node
+        if isinstance(child, sn.InternalNode):
+            _index_children(node, child, ns_of, ())
