@@ -56,14 +56,16 @@ def open_archive(archive: Path, *, error_path: str | None = None) -> IO[bytes]:
             f"archive {str(archive)!r} does not exist", path=error_path
         ) from e
     except OSError as e:
-        raise errors.InvalidValue(f"archive {str(archive)!r} cannot be read: {e.strerror}",
-                                  path=error_path) from e
+        raise errors.InvalidValue(
+            f"archive {str(archive)!r} cannot be read: {e.strerror}", path=error_path
+        ) from e
 
     # Checked on the open file, so the file read is the file checked.
     if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
         file.close()
-        raise errors.InvalidValue(f"archive {str(archive)!r} is not a regular file",
-                                  path=error_path)
+        raise errors.InvalidValue(
+            f"archive {str(archive)!r} is not a regular file", path=error_path
+        )
     return file
 
 
@@ -73,8 +75,9 @@ def check_sha256(
     """Refuse the archive unless its SHA-256 is ``expected`` (64 hex digits, "sha256:" optional)."""
     want = expected.lower().removeprefix("sha256:")
     if not _SHA256_HEX.match(want):
-        raise errors.InvalidValue(f"{expected!r} is not a SHA-256 of 64 hexadecimal digits",
-                                  path=error_path)
+        raise errors.InvalidValue(
+            f"{expected!r} is not a SHA-256 of 64 hexadecimal digits", path=error_path
+        )
 
     digest = hashlib.sha256()
     file.seek(0)
@@ -142,9 +145,7 @@ def _oci_names(index: dict) -> dict[str, str | None]:
 
 def _docker_names(manifest: list) -> dict[str, str | None]:
     return {
-        normalize_reference(tag): None
-        for entry in manifest
-        for tag in entry.get("RepoTags") or []
+        normalize_reference(tag): None for entry in manifest for tag in entry.get("RepoTags") or []
     }
 
 

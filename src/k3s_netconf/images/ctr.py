@@ -118,13 +118,15 @@ def parse_images(output: str) -> list[ImageRow]:
             raise errors.OperationFailed(f"cannot read this line of 'ctr images ls': {line!r}")
 
         platforms = match["platforms"]
-        rows.append(ImageRow(
-            ref=match["ref"],
-            media_type=match["media_type"],
-            digest=match["digest"],
-            platforms=tuple(platforms.split(",")) if platforms != "-" else (),
-            labels=parse_labels(match["labels"]),
-        ))
+        rows.append(
+            ImageRow(
+                ref=match["ref"],
+                media_type=match["media_type"],
+                digest=match["digest"],
+                platforms=tuple(platforms.split(",")) if platforms != "-" else (),
+                labels=parse_labels(match["labels"]),
+            )
+        )
     return rows
 
 

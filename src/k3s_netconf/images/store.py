@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -157,8 +157,9 @@ class ImageStore:
         # Fed from the file already opened and hashed, so containerd gets exactly those bytes.
         file.seek(0)
         try:
-            output = self._ctr.run("images", "import", *options, "-", stdin=file,
-                                   timeout=self._import_timeout)
+            output = self._ctr.run(
+                "images", "import", *options, "-", stdin=file, timeout=self._import_timeout
+            )
         except errors.OperationFailed as e:
             raise errors.OperationFailed(
                 f"importing archive {str(archive)!r} failed: {e.message}", path=error_path
@@ -174,8 +175,12 @@ class ImageStore:
         extra = [name for name in created if name != ref]
         for name in extra:
             self._remove(name, error_path)
-            logger.info("Removed image %r, which importing archive %r created besides %r.",
-                        name, str(archive), ref)
+            logger.info(
+                "Removed image %r, which importing archive %r created besides %r.",
+                name,
+                str(archive),
+                ref,
+            )
 
         if not named or ref not in rows:
             removed = f"; it named {', '.join(extra)}, removed again" if extra else ""
@@ -187,12 +192,17 @@ class ImageStore:
 
         row = self._label_imported(rows[ref])
         info = self._info(row)
-        logger.info("Imported image %r from archive %r with digest %r (%d bytes).",
-                    ref, str(archive), info.digest, info.size)
+        logger.info(
+            "Imported image %r from archive %r with digest %r (%d bytes).",
+            ref,
+            str(archive),
+            info.digest,
+            info.size,
+        )
         return info
 
     def _label_imported(self, row: ImageRow) -> ImageRow:
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         stamp = now.isoformat().replace("+00:00", "Z")
         try:
             self._ctr.run("images", "label", row.ref, f"{IMPORTED_AT_LABEL}={stamp}")
@@ -200,16 +210,22 @@ class ImageStore:
             # The image is imported and usable; only its import time will be unknown.
             logger.warning("Could not record the import time of image %r: %s", row.ref, e.message)
             return row
-        return ImageRow(row.ref, row.media_type, row.digest, row.platforms,
-                        {**row.labels, IMPORTED_AT_LABEL: stamp})
+        return ImageRow(
+            row.ref,
+            row.media_type,
+            row.digest,
+            row.platforms,
+            {**row.labels, IMPORTED_AT_LABEL: stamp},
+        )
 
     def _remove(self, ref: str, error_path: str | None) -> None:
         try:
             # --sync waits for containerd's garbage collection, so the space is free on return.
             self._ctr.run("images", "rm", "--sync", ref)
         except errors.OperationFailed as e:
-            raise errors.OperationFailed(f"removing image {ref!r} failed: {e.message}",
-                                         path=error_path) from e
+            raise errors.OperationFailed(
+                f"removing image {ref!r} failed: {e.message}", path=error_path
+            ) from e
 
     def _info(self, row: ImageRow) -> ImageInfo:
         return ImageInfo(
