@@ -1,0 +1,31 @@
+# Shared settings for the tools/cluster scripts; sourced, not run.
+# Every path can be moved with an environment variable so that a second
+# checkout, or CI, can keep its cluster elsewhere.
+
+CLUSTER_TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$CLUSTER_TOOLS/../.." && pwd)
+
+CLUSTER_DIR=${CLUSTER_DIR:-$REPO_ROOT/.cache/cluster}
+CLUSTER_BIN=${CLUSTER_BIN:-$CLUSTER_DIR/bin}
+# Runtime state; `down` empties it, the binaries above are kept.
+CLUSTER_STATE=${CLUSTER_STATE:-$CLUSTER_DIR/state}
+CLUSTER_API_PORT=${CLUSTER_API_PORT:-6443}
+# The kubelet reports this as its Hostname address and the API server dials
+# it for logs and exec, so it must resolve to loopback.
+CLUSTER_NODE_NAME=${CLUSTER_NODE_NAME:-localhost}
+CLUSTER_POD_CIDR=${CLUSTER_POD_CIDR:-10.88.0.0/16}
+CLUSTER_SERVICE_CIDR=${CLUSTER_SERVICE_CIDR:-10.89.0.0/16}
+CLUSTER_BRIDGE=${CLUSTER_BRIDGE:-k3snc0}
+CLUSTER_PAUSE_IMAGE=${CLUSTER_PAUSE_IMAGE:-registry.k8s.io/pause:3.10}
+
+KUBECONFIG_PATH=$CLUSTER_DIR/kubeconfig
+CONTAINERD_SOCKET=$CLUSTER_STATE/run/containerd.sock
+
+PATH=/usr/local/go/bin:$PATH
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Seconds since the Unix epoch, with milliseconds, for the timings we print.
+now() { date +%s.%3N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
