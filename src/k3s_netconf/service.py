@@ -1,20 +1,31 @@
 """The operations the server offers, behind the protocol layer.
 
-The protocol layer hands each rpc's operation element to ``Service.handle``; everything
-below this point works on datastores and typed values. Grows with the datastore layer.
+The protocol layer hands each rpc's operation element to ``Service.handle``, which looks the
+operation up in one table. Handlers read their parameters from the XML and call the
+datastore, the commit and the cluster; nothing below them sees XML of the request.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
+import threading
 from collections.abc import Callable
 from typing import Protocol
 
 from lxml import etree
 
 from k3s_netconf import errors
+from k3s_netconf.commits import Commits
+from k3s_netconf.datastore import filtering, store
+from k3s_netconf.livestate import LiveState
+from k3s_netconf.schema import APPS_NS, load
 from k3s_netconf.settings import Settings
 
+logger = logging.getLogger(__name__)
+
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
+YANG = "urn:ietf:params:xml:ns:yang:1"
 
 
 class Session(Protocol):
@@ -24,33 +35,270 @@ class Session(Protocol):
     username: str
 
 
-Handler = Callable[[Session, etree._Element], "etree._Element | None"]
+Reply = etree._Element | list[etree._Element] | None
+Handler = Callable[[Session, etree._Element], Reply]
+
+
+def _nc(name: str) -> str:
+    return f"{{{NC}}}{name}"
+
+
+def _ka(name: str) -> str:
+    return f"{{{APPS_NS}}}{name}"
 
 
 class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.schema = load()
+        self.running = store.Datastore(self.schema, settings.server.state_dir / "running.xml")
+        self.commits = Commits(settings, self.running)
+        self.live = LiveState(self.commits)
+        self._lock_holder: int | None = None
+        self._locks_guard = threading.Lock()
         self._operations: dict[str, Handler] = {
-            f"{{{NC}}}get": self._get,
-            f"{{{NC}}}get-config": self._get,
+            _nc("get"): self._get,
+            _nc("get-config"): self._get_config,
+            _nc("edit-config"): self._edit_config,
+            _nc("lock"): self._lock,
+            _nc("unlock"): self._unlock,
+            f"{{{YANG}}}action": self._action,
+            _ka("import-image"): self._import_image,
+            _ka("remove-image"): self._remove_image,
         }
+
+    def start(self) -> None:
+        """Load the saved configuration and start bringing the cluster in line with it."""
+        self.running.load()
+        self.commits.start()
+
+    def stop(self) -> None:
+        self.commits.stop()
 
     def capabilities(self) -> list[str]:
         """Capabilities beyond base:1.0 and base:1.1, advertised in the server's hello."""
-        return []
+        modules = [
+            f"{m.namespace}?module={m.name}&revision={m.revision}" for m in self.schema.modules
+        ]
+        return ["urn:ietf:params:netconf:capability:writable-running:1.0", *modules]
 
-    def handle(self, session: Session, operation: etree._Element) -> etree._Element | None:
+    def handle(self, session: Session, operation: etree._Element) -> Reply:
         """Carry out one operation; return the reply's content, or None for ``<ok/>``."""
         handler = self._operations.get(operation.tag)
         if handler is None:
             raise errors.OperationNotSupported(
                 f"the operation {etree.QName(operation).localname!r} is not supported",
-                error_type="protocol",
+                info={"bad-element": etree.QName(operation).localname},
             )
         return handler(session, operation)
 
     def session_ended(self, session: Session) -> None:
         """Release what the session held: called once per session, however it ended."""
+        with self._locks_guard:
+            if self._lock_holder == session.session_id:
+                self._lock_holder = None
+                logger.info("Released the lock on running held by session %d.", session.session_id)
+
+    # Reading
 
     def _get(self, session: Session, operation: etree._Element) -> etree._Element:
-        return etree.Element(f"{{{NC}}}data")
+        _only(operation, {"filter"})
+        return _filtered(self.live.tree(), operation.find(_nc("filter")))
+
+    def _get_config(self, session: Session, operation: etree._Element) -> etree._Element:
+        _only(operation, {"source", "filter"})
+        _datastore(operation, "source")
+        return _filtered(copy.deepcopy(self.running.tree), operation.find(_nc("filter")))
+
+    # Changing
+
+    def _edit_config(self, session: Session, operation: etree._Element) -> None:
+        _only(operation, {"target", "default-operation", "error-option", "test-option", "config"})
+        _datastore(operation, "target")
+        self._check_lock(session)
+
+        default = _choice(operation, "default-operation", {"merge", "replace", "none"}, "merge")
+        _choice(operation, "error-option",
+                {"stop-on-error", "continue-on-error", "rollback-on-error"}, "stop-on-error")
+        if operation.find(_nc("test-option")) is not None:
+            raise errors.OperationNotSupported(
+                "test-option needs the :validate capability, which this server does not offer",
+                info={"bad-element": "test-option"},
+            )
+
+        config = operation.find(_nc("config"))
+        if config is None:
+            raise errors.MissingElement(
+                "edit-config needs a <config> element", error_type="protocol",
+                info={"bad-element": "config"},
+            )
+        self.commits.edit(config, default, session.session_id)
+
+    def _lock(self, session: Session, operation: etree._Element) -> None:
+        _only(operation, {"target"})
+        _datastore(operation, "target")
+        with self._locks_guard:
+            if self._lock_holder is not None:
+                raise errors.LockDenied(
+                    f"running is locked by session {self._lock_holder}",
+                    info={"session-id": str(self._lock_holder)},
+                )
+            self._lock_holder = session.session_id
+        logger.info("Session %d locked running.", session.session_id)
+
+    def _unlock(self, session: Session, operation: etree._Element) -> None:
+        _only(operation, {"target"})
+        _datastore(operation, "target")
+        with self._locks_guard:
+            if self._lock_holder != session.session_id:
+                raise errors.OperationFailed(
+                    "this session does not hold the lock on running", error_type="protocol"
+                )
+            self._lock_holder = None
+        logger.info("Session %d unlocked running.", session.session_id)
+
+    def _check_lock(self, session: Session) -> None:
+        holder = self._lock_holder
+        if holder is not None and holder != session.session_id:
+            raise errors.InUse(
+                f"running is locked by session {holder}", error_type="protocol",
+                info={"session-id": str(holder)},
+            )
+
+    # Actions and rpcs of the model
+
+    def _action(self, session: Session, operation: etree._Element) -> Reply:
+        app, action = _app_action(operation)
+        self._check_lock(session)
+        if action.tag == _ka("restart"):
+            self.commits.restart(app)
+            return None
+        if action.tag == _ka("logs"):
+            lines = int(_leaf(action, "lines", "100", range(1, 10001)))
+            previous = _leaf(action, "previous", "false", {"true", "false"}) == "true"
+            pod, text = self.commits.logs(app, lines, previous, action.findtext(_ka("pod")))
+            return [_output("pod", pod), _output("text", text)]
+        raise errors.UnknownElement(
+            f"the app has no action {etree.QName(action).localname!r}",
+            info={"bad-element": etree.QName(action).localname},
+        )
+
+    def _import_image(self, session: Session, operation: etree._Element) -> list[etree._Element]:
+        name = self._image_name(operation)
+        archive = _required(operation, "archive")
+        sha256 = operation.findtext(_ka("sha256"))
+        info = self.commits.import_image(name, archive, sha256.strip() if sha256 else None)
+        return [_output("digest", info.digest), _output("size", str(info.size))]
+
+    def _remove_image(self, session: Session, operation: etree._Element) -> None:
+        self.commits.remove_image(self._image_name(operation))
+
+    def _image_name(self, operation: etree._Element) -> str:
+        name = _required(operation, "name")
+        leaf = self.schema.root.child(APPS_NS, "images").child(APPS_NS, "image").child(APPS_NS, "name")
+        if leaf.yang.type.from_raw(name) not in leaf.yang.type:
+            raise errors.InvalidValue(
+                f"{name!r} is not a fully qualified image reference with a tag, such as "
+                "'docker.io/library/busybox:1.36'",
+                path="/ka:name",
+            )
+        return name
+
+
+# Parameter reading, shared by the handlers
+
+
+def _only(operation: etree._Element, allowed: set[str]) -> None:
+    for child in operation:
+        if not isinstance(child.tag, str):
+            continue
+        q = etree.QName(child)
+        if q.namespace != NC or q.localname not in allowed:
+            raise errors.UnknownElement(
+                f"{q.localname!r} is not a parameter of {etree.QName(operation).localname!r}",
+                error_type="protocol", info={"bad-element": q.localname},
+            )
+
+
+def _datastore(operation: etree._Element, parameter: str) -> None:
+    holder = operation.find(_nc(parameter))
+    if holder is None:
+        raise errors.MissingElement(
+            f"{etree.QName(operation).localname!r} needs a <{parameter}>", error_type="protocol",
+            info={"bad-element": parameter},
+        )
+    names = [etree.QName(c).localname for c in holder if isinstance(c.tag, str)]
+    if names != ["running"]:
+        raise errors.InvalidValue(
+            f"<{parameter}> must name the running datastore, the only one this server offers; "
+            f"got {', '.join(names) or 'nothing'}",
+            error_type="protocol", info={"bad-element": parameter},
+        )
+
+
+def _choice(operation: etree._Element, name: str, allowed: set[str], default: str) -> str:
+    value = operation.findtext(_nc(name))
+    if value is None:
+        return default
+    value = value.strip()
+    if value not in allowed:
+        raise errors.InvalidValue(
+            f"{name} must be one of {', '.join(sorted(allowed))}, not {value!r}",
+            error_type="protocol", info={"bad-element": name},
+        )
+    return value
+
+
+def _filtered(data: etree._Element, filter_: etree._Element | None) -> etree._Element:
+    if filter_ is None:
+        return data
+    kind = filter_.get("type", "subtree")
+    if kind != "subtree":
+        raise errors.OperationNotSupported(
+            f"filter type {kind!r} is not supported; use a subtree filter",
+            info={"bad-attribute": "type", "bad-element": "filter"},
+        )
+    return filtering.subtree(data, filter_)
+
+
+def _app_action(operation: etree._Element) -> tuple[str, etree._Element]:
+    apps = operation.find(_ka("apps"))
+    app = apps.find(_ka("app")) if apps is not None else None
+    name = app.findtext(_ka("name")) if app is not None else None
+    if app is None or not name:
+        raise errors.MissingElement(
+            "an action names its app: <apps><app><name>NAME</name><restart/></app></apps>",
+            info={"bad-element": "app"},
+        )
+    actions = [c for c in app if isinstance(c.tag, str) and c.tag != _ka("name")]
+    if len(actions) != 1:
+        raise errors.BadElement(
+            "exactly one action must follow the app's name", info={"bad-element": "app"}
+        )
+    return name.strip(), actions[0]
+
+
+def _required(element: etree._Element, name: str) -> str:
+    value = element.findtext(_ka(name))
+    if value is None or not value.strip():
+        raise errors.MissingElement(
+            f"{name!r} is required", path=f"/ka:{name}", info={"bad-element": name}
+        )
+    return value.strip()
+
+
+def _leaf(element: etree._Element, name: str, default: str, allowed) -> str:
+    value = (element.findtext(_ka(name)) or default).strip()
+    try:
+        ok = (int(value) in allowed) if isinstance(allowed, range) else value in allowed
+    except ValueError:
+        ok = False
+    if not ok:
+        raise errors.InvalidValue(f"{value!r} is not a valid {name}", path=f"/ka:{name}")
+    return value
+
+
+def _output(name: str, text: str | None) -> etree._Element:
+    element = etree.Element(_ka(name), nsmap={None: APPS_NS})
+    element.text = text or ""
+    return element

@@ -1,0 +1,75 @@
+"""The link to the Kubernetes cluster: one API client, the workloads and the watch cache.
+
+The daemon must start and serve its datastore while the API server is away (K3s may start
+after it, or restart). So nothing here connects eagerly: the client is made on first use and
+the namespace is made sure of once, the first time a change needs it; until then get
+reports the cluster as unreachable.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from kubernetes import client
+
+from k3s_netconf.kube.connection import connect
+from k3s_netconf.kube.watching import WatchCache
+from k3s_netconf.kube.workloads import Workloads
+from k3s_netconf.observed import AppState, NodeState
+from k3s_netconf.settings import KubernetesSettings
+
+logger = logging.getLogger(__name__)
+
+
+class Cluster:
+    def __init__(self, settings: KubernetesSettings) -> None:
+        self.settings = settings
+        self._guard = threading.Lock()
+        self._api_client: client.ApiClient | None = None
+        self._workloads: Workloads | None = None
+        self._namespace_ready = False
+        self._cache: WatchCache | None = None
+
+    def start(self) -> None:
+        """Start watching the cluster; a cluster that cannot be reached yet is retried."""
+        try:
+            api_client = self._client()
+        except Exception as e:
+            logger.warning("Cannot watch the cluster: %s", e)
+            return
+        self._cache = WatchCache(api_client, self.settings)
+        self._cache.start()
+
+    def stop(self) -> None:
+        if self._cache is not None:
+            self._cache.stop()
+
+    def workloads(self) -> Workloads:
+        """The workloads API, with the plugin's namespace made sure of."""
+        with self._guard:
+            if self._workloads is None:
+                self._workloads = Workloads(self._client_locked(), self.settings)
+            if not self._namespace_ready:
+                self._workloads.ensure_namespace()
+                self._namespace_ready = True
+            return self._workloads
+
+    def app_states(self) -> dict[str, AppState]:
+        return self._cache.apps() if self._cache is not None else {}
+
+    def node_state(self) -> NodeState:
+        return self._cache.node() if self._cache is not None else NodeState()
+
+    @property
+    def cache(self) -> WatchCache | None:
+        return self._cache
+
+    def _client(self) -> client.ApiClient:
+        with self._guard:
+            return self._client_locked()
+
+    def _client_locked(self) -> client.ApiClient:
+        if self._api_client is None:
+            self._api_client = connect(self.settings)
+        return self._api_client

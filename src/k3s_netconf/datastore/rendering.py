@@ -1,0 +1,106 @@
+"""Observed state as the model's ``config false`` nodes, ready to join the config for get."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+
+from lxml import etree
+
+from k3s_netconf import observed
+from k3s_netconf.schema import APPS_NS
+
+_NSMAP = {None: APPS_NS}
+
+
+def app_state(state: observed.AppState | None) -> etree._Element:
+    element = _element("state")
+    if state is None:
+        return element
+    _leaf(element, "desired-replicas", state.desired_replicas)
+    _leaf(element, "ready-replicas", state.ready_replicas)
+    for pod in state.pods:
+        element.append(_pod(pod))
+    return element
+
+
+def _pod(pod: observed.PodState) -> etree._Element:
+    element = _element("pod")
+    _leaf(element, "name", pod.name)
+    _leaf(element, "phase", pod.phase)
+    _leaf(element, "pod-ip", pod.pod_ip)
+    _leaf(element, "node", pod.node)
+    _leaf(element, "start-time", pod.start_time)
+    _leaf(element, "ready", pod.ready)
+    _leaf(element, "restart-count", pod.restart_count)
+
+    container = etree.SubElement(element, _tag("container"))
+    _leaf(container, "state", pod.container.state)
+    _leaf(container, "reason", pod.container.reason)
+    _leaf(container, "message", pod.container.message)
+    _leaf(container, "exit-code", pod.container.exit_code)
+    _leaf(container, "started-at", pod.container.started_at)
+
+    if pod.last_termination is not None:
+        last = etree.SubElement(element, _tag("last-termination"))
+        _leaf(last, "reason", pod.last_termination.reason)
+        _leaf(last, "exit-code", pod.last_termination.exit_code)
+        _leaf(last, "finished-at", pod.last_termination.finished_at)
+
+    _leaf(element, "cpu-usage", pod.cpu_usage)
+    _leaf(element, "memory-usage", pod.memory_usage)
+    return element
+
+
+def image_state(
+    present: bool | None, digest: str | None, size: int | None, imported_at: datetime | None,
+    last_error: str | None,
+) -> etree._Element:
+    element = _element("state")
+    _leaf(element, "present", present)
+    _leaf(element, "digest", digest)
+    _leaf(element, "size", size)
+    _leaf(element, "imported-at", imported_at)
+    _leaf(element, "last-error", last_error)
+    return element
+
+
+def node_state(node: observed.NodeState, requested: Mapping[str, int]) -> etree._Element:
+    element = _element("node")
+    _leaf(element, "name", node.name)
+    _leaf(element, "cluster-reachable", node.cluster_reachable)
+    _leaf(element, "kubernetes-version", node.kubernetes_version)
+    _leaf(element, "ready", node.ready)
+
+    allocatable = etree.SubElement(element, _tag("allocatable"))
+    _leaf(allocatable, "cpu", node.allocatable_cpu)
+    _leaf(allocatable, "memory", node.allocatable_memory)
+    _leaf(allocatable, "ephemeral-storage", node.allocatable_ephemeral_storage)
+
+    wanted = etree.SubElement(element, _tag("requested"))
+    _leaf(wanted, "cpu", requested.get("cpu"))
+    _leaf(wanted, "memory", requested.get("memory"))
+    return element
+
+
+def _element(name: str) -> etree._Element:
+    return etree.Element(_tag(name), nsmap=_NSMAP)
+
+
+def _tag(name: str) -> str:
+    return f"{{{APPS_NS}}}{name}"
+
+
+def _leaf(parent: etree._Element, name: str, value: object) -> None:
+    if value is None:
+        return
+    etree.SubElement(parent, _tag(name)).text = _text(value)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)

@@ -1,0 +1,62 @@
+"""The running datastore: a validated XML tree, its typed form, and the file that keeps it."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+
+from lxml import etree
+
+from k3s_netconf import desired
+from k3s_netconf.datastore import converting, editing, persisting, validating
+from k3s_netconf.schema import Schema
+
+logger = logging.getLogger(__name__)
+
+NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
+
+
+class Candidate:
+    """A changed copy of a datastore, validated, not yet in effect."""
+
+    def __init__(self, tree: etree._Element, config: desired.Config) -> None:
+        self.tree = tree
+        self.config = config
+
+
+class Datastore:
+    def __init__(self, schema: Schema, path: Path) -> None:
+        self.schema = schema
+        self.path = path
+        self.tree = empty_tree()
+        self.config = desired.Config()
+
+    def load(self) -> None:
+        """Read the saved tree; a missing file is an empty datastore."""
+        tree = persisting.load(self.path)
+        if tree is None:
+            logger.info("No saved configuration at %r; starting empty.", str(self.path))
+            return
+        self.tree = tree
+        self.config = converting.config(validating.config_values(self.schema, tree))
+        logger.info(
+            "Loaded the configuration from %r: %d image(s), %d app(s), %d forwarding rule(s).",
+            str(self.path), len(self.config.images), len(self.config.apps), len(self.config.rules),
+        )
+
+    def edited(self, config: etree._Element, default_operation: str) -> Candidate:
+        """The datastore as it would be after the edit; raises the edit's first error."""
+        tree = copy.deepcopy(self.tree)
+        editing.apply(self.schema, tree, config, default_operation)
+        return Candidate(tree, converting.config(validating.config_values(self.schema, tree)))
+
+    def replace(self, candidate: Candidate) -> None:
+        """Save the candidate and make it the datastore's content."""
+        persisting.save(self.path, candidate.tree)
+        self.tree = candidate.tree
+        self.config = candidate.config
+
+
+def empty_tree() -> etree._Element:
+    return etree.Element(f"{{{NC}}}data", nsmap={None: NC})

@@ -1,0 +1,1 @@
+"""Deciding what to change: pure functions from configurations to ordered actions."""

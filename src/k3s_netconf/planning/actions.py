@@ -1,0 +1,50 @@
+"""The actions a commit is made of, each one a value the executor knows how to perform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from k3s_netconf import desired
+
+
+@dataclass(frozen=True)
+class ImportImage:
+    image: desired.Image
+
+    def __str__(self) -> str:
+        return f"import image {self.image.name!r} from {self.image.archive!r}"
+
+
+@dataclass(frozen=True)
+class RemoveImage:
+    name: str
+
+    def __str__(self) -> str:
+        return f"remove image {self.name!r}"
+
+
+@dataclass(frozen=True)
+class ApplyApp:
+    app: desired.App
+
+    def __str__(self) -> str:
+        return f"apply app {self.app.name!r}"
+
+
+@dataclass(frozen=True)
+class DeleteApp:
+    name: str
+
+    def __str__(self) -> str:
+        return f"delete app {self.name!r}"
+
+
+Action = ImportImage | RemoveImage | ApplyApp | DeleteApp
+
+
+@dataclass(frozen=True)
+class Step:
+    """An action and the action that takes it back, when there is one."""
+
+    action: Action
+    undo: Action | None = None
