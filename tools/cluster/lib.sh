@@ -28,4 +28,24 @@ die() { log "error: $*"; exit 1; }
 
 # Seconds since the Unix epoch, with milliseconds, for the timings we print.
 now() { date +%s.%3N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+span() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fs", b - a }'; }
+since() { span "$1" "$(now)"; }
+
+# Components in start order; each runs from a binary of the same name.
+COMPONENTS=(containerd kine kube-apiserver kube-controller-manager kube-scheduler kubelet)
+
+pid_file() { echo "$CLUSTER_STATE/run/$1.pid"; }
+
+# Prints the recorded pid of component $1 if that process still runs the
+# component's binary; a reused pid belongs to someone else and is ignored.
+live_pid() {
+  local f pid argv0
+  f=$(pid_file "$1")
+  [[ -f $f ]] || return 1
+  pid=$(<"$f")
+  argv0=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1) || return 1
+  [[ ${argv0##*/} == "$1" ]] || return 1
+  echo "$pid"
+}
+
+kubectl() { "$CLUSTER_BIN/kubectl" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
