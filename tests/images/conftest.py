@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import containerd_daemon
 import pytest
 from containerd_daemon import Containerd
+from oci_archives import MKIMAGE, MkImage
 
 from k3s_netconf.images import ImageStore
-
-MKIMAGE = Path(__file__).resolve().parents[2] / "tools" / "mkimage"
-
-MkImage = Callable[..., Path]
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,13 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
+
+MKIMAGE = Path(__file__).resolve().parents[2] / "tools" / "mkimage"
+
+# The mkimage fixture: mkimage(ref, *options, out=None) -> archive path.
+MkImage = Callable[..., Path]
 
 
 def read_member(archive: Path, name: str) -> bytes:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import MkImage
-from oci_archives import as_docker_archive, manifest_digest, with_index_entries
+from oci_archives import MkImage, as_docker_archive, manifest_digest, with_index_entries
 
 from k3s_netconf import errors
 from k3s_netconf.images import resolve_archive

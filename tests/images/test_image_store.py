@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import MkImage
 from containerd_daemon import Containerd
 from oci_archives import (
+    MkImage,
     as_docker_archive,
     blob,
     blob_digests,

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import MKIMAGE, MkImage
 from containerd_daemon import Containerd
-from oci_archives import blob, manifest_digest, read_index, read_member
+from oci_archives import MKIMAGE, MkImage, blob, manifest_digest, read_index, read_member
 
 pytestmark = pytest.mark.images
 
@@ -34,9 +33,14 @@ def image_config(archive: Path) -> dict:
 
 
 def run_container(containerd: Containerd, ref: str, name: str, *command: str) -> str:
-    done = containerd.ctr(
-        "run", "--rm", "--fifo-dir", str(containerd.base / "fifo"), ref, name, *command
+    # Keep runc's state and the IO fifos under the test daemon's folder, not in /run.
+    private = (
+        "--fifo-dir",
+        str(containerd.base / "fifo"),
+        "--runc-root",
+        str(containerd.base / "runc"),
     )
+    done = containerd.ctr("run", "--rm", *private, ref, name, *command)
     return done.stdout
 
 
