@@ -1,0 +1,185 @@
+"""Fixtures for tests against the local single-node cluster of tools/cluster.
+
+The cluster is started with ``tools/cluster/up`` when no API server answers, and left running
+afterwards so that later runs start at once (``tools/cluster/down`` stops it). Each test
+module gets a namespace of its own, deleted when the module is done, and the busybox image
+the apps run, built by ``tools/mkimage`` and imported into the cluster's containerd.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import client
+
+from k3s_netconf import errors
+from k3s_netconf.kube import failures
+from k3s_netconf.kube.connection import connect
+from k3s_netconf.kube.watching import WatchCache
+from k3s_netconf.kube.workloads import Workloads
+from k3s_netconf.settings import KubernetesSettings
+
+REPO = Path(__file__).resolve().parents[2]
+CLUSTER_TOOLS = REPO / "tools" / "cluster"
+IMAGE = "docker.io/library/busybox:1.36"
+
+# Building the cluster's programs the first time takes long; later starts take seconds.
+UP_TIMEOUT = 3600
+REQUEST_TIMEOUT = 10.0
+DELETE_TIMEOUT = 60.0
+
+
+# Durations measured by the tests, printed at the end of the run.
+TIMINGS = pytest.StashKey[list[tuple[str, float]]]()
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    kubeconfig: str
+    containerd_address: str
+
+
+@pytest.fixture(scope="session")
+def cluster() -> LocalCluster:
+    if not (CLUSTER_TOOLS / "up").exists():
+        pytest.skip("tools/cluster/up is missing: no local cluster can be started")
+
+    found = _cluster_env()
+    local = LocalCluster(found["KUBECONFIG"], found["CONTAINERD_ADDRESS"])
+    if not _answers(local.kubeconfig):
+        subprocess.run([str(CLUSTER_TOOLS / "up")], check=True, timeout=UP_TIMEOUT)
+    return local
+
+
+@pytest.fixture(scope="session")
+def busybox_image(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> str:
+    archive = tmp_path_factory.mktemp("image") / "busybox.tar"
+    subprocess.run(
+        [str(REPO / "tools" / "mkimage"), "--ref", IMAGE, "--out", str(archive), "--busybox"],
+        check=True,
+        timeout=120,
+    )
+    subprocess.run(
+        [
+            "ctr",
+            "--address",
+            cluster.containerd_address,
+            "-n",
+            "k8s.io",
+            "images",
+            "import",
+            str(archive),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return IMAGE
+
+
+@pytest.fixture(scope="module")
+def kube_settings(
+    cluster: LocalCluster, request: pytest.FixtureRequest
+) -> Iterator[KubernetesSettings]:
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").replace("_", "-")
+    settings = KubernetesSettings(
+        kubeconfig=cluster.kubeconfig,
+        namespace=f"k3snc-{module}-{secrets.token_hex(3)}"[:63],
+        delete_timeout=DELETE_TIMEOUT,
+        request_timeout=REQUEST_TIMEOUT,
+    )
+    yield settings
+
+    api_client = connect(settings)
+    try:
+        # Deleting the namespace takes its Pods with it; nothing waits for that to finish.
+        client.CoreV1Api(api_client).delete_namespace(settings.namespace, _request_timeout=10)
+    finally:
+        api_client.close()
+
+
+@pytest.fixture
+def unreachable_settings(kube_settings: KubernetesSettings, tmp_path: Path) -> KubernetesSettings:
+    """Settings whose kubeconfig points at a loopback port where nothing listens."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    kubeconfig = yaml.safe_load(Path(kube_settings.kubeconfig).read_text())
+    kubeconfig["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{port}"
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(kubeconfig))
+    return dataclasses.replace(kube_settings, kubeconfig=str(path))
+
+
+@pytest.fixture(scope="module")
+def api_client(kube_settings: KubernetesSettings) -> Iterator[client.ApiClient]:
+    api_client = connect(kube_settings)
+    yield api_client
+    api_client.close()
+
+
+@pytest.fixture(scope="module")
+def workloads(api_client: client.ApiClient, kube_settings: KubernetesSettings) -> Workloads:
+    workloads = Workloads(api_client, kube_settings)
+    workloads.ensure_namespace()
+    return workloads
+
+
+@pytest.fixture(scope="module")
+def cache(api_client: client.ApiClient, kube_settings: KubernetesSettings) -> Iterator[WatchCache]:
+    cache = WatchCache(api_client, kube_settings)
+    cache.start()
+    assert cache.wait_until(cache.reachable, timeout=30), "the watch cache never listed the cluster"
+    yield cache
+    cache.stop()
+
+
+def _cluster_env() -> dict[str, str]:
+    printed = subprocess.run(
+        [str(CLUSTER_TOOLS / "env")], check=True, capture_output=True, text=True, timeout=30
+    ).stdout
+    pairs = (line.split("=", 1) for line in printed.splitlines() if "=" in line)
+    return {key: value for key, value in pairs}
+
+
+def _answers(kubeconfig: str) -> bool:
+    if not Path(kubeconfig).exists():
+        return False
+    try:
+        api_client = connect(KubernetesSettings(kubeconfig=kubeconfig))
+    except errors.NetconfError:
+        return False
+    try:
+        client.VersionApi(api_client).get_code(_request_timeout=5)
+    except failures.CLIENT_ERRORS:
+        return False
+    finally:
+        api_client.close()
+    return True
+
+
+@pytest.fixture
+def record_timing(request: pytest.FixtureRequest) -> Callable[[str, float], None]:
+    def record(what: str, seconds: float) -> None:
+        request.config.stash.setdefault(TIMINGS, []).append((what, seconds))
+
+    return record
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    timings = config.stash.get(TIMINGS, [])
+    if timings:
+        terminalreporter.section("cluster timings")
+        for what, seconds in timings:
+            terminalreporter.write_line(f"{what}: {seconds:.2f} s")
