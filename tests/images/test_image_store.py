@@ -226,6 +226,21 @@ def test_list_shows_images_imported_without_the_store(
     assert info.imported_at is None
 
 
+def test_list_still_shows_an_image_whose_manifest_is_gone_without_a_size(
+    store: ImageStore, containerd: Containerd, mkimage: MkImage
+) -> None:
+    damaged = mkimage(REF)
+    store.import_archive(REF, damaged)
+    healthy = store.import_archive(OTHER, mkimage(OTHER, "--env", "APP=other"))
+    containerd.ctr("content", "rm", manifest_digest(damaged))
+
+    listing = ImageStore(containerd.socket).list()
+
+    assert listing[REF].digest == manifest_digest(damaged)
+    assert listing[REF].size is None
+    assert listing[OTHER] == healthy
+
+
 def test_list_is_empty_for_a_namespace_without_images(containerd: Containerd) -> None:
     assert ImageStore(containerd.socket, namespace="k3s-netconf-empty").list() == {}
 

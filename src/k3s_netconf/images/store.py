@@ -41,13 +41,14 @@ class ImageInfo:
     """One image as containerd has it.
 
     ``digest`` is that of the image's manifest or index. ``size`` is the bytes of its content
-    in containerd's store (index, manifests, configs, layers as archived, not unpacked).
-    ``imported_at`` is known for images this store imported, else ``None``.
+    in containerd's store (index, manifests, configs, layers as archived, not unpacked), or
+    ``None`` when containerd lacks the manifest to tell. ``imported_at`` is known for images
+    this store imported, else ``None``.
     """
 
     ref: str
     digest: str
-    size: int
+    size: int | None
     platforms: tuple[str, ...] = ()
     imported_at: datetime | None = None
 
@@ -193,7 +194,7 @@ class ImageStore:
         row = self._label_imported(rows[ref])
         info = self._info(row)
         logger.info(
-            "Imported image %r from archive %r with digest %r (%d bytes).",
+            "Imported image %r from archive %r with digest %r (%s bytes).",
             ref,
             str(archive),
             info.digest,
@@ -231,10 +232,18 @@ class ImageStore:
         return ImageInfo(
             ref=row.ref,
             digest=row.digest,
-            size=self._size(row.digest, row.media_type),
+            size=self._known_size(row),
             platforms=row.platforms,
             imported_at=_parse_time(row.labels.get(IMPORTED_AT_LABEL)),
         )
+
+    def _known_size(self, row: ImageRow) -> int | None:
+        # One damaged image must not hide the others from a listing.
+        try:
+            return self._size(row.digest, row.media_type)
+        except (errors.OperationFailed, ValueError) as e:
+            logger.warning("Cannot tell the size of image %r: %s", row.ref, e)
+            return None
 
     def _size(self, digest: str, media_type: str) -> int:
         """Bytes of a manifest or index with everything it references that is stored locally."""
