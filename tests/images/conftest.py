@@ -17,7 +17,7 @@ from k3s_netconf.images import ImageStore
 
 @pytest.fixture(scope="session")
 def containerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Containerd]:
-    """One containerd daemon for the whole session."""
+    """One containerd daemon for the whole test run."""
     daemon = containerd_daemon.start(tmp_path_factory.mktemp("containerd"))
     try:
         yield daemon
