@@ -188,7 +188,10 @@ class Service:
         archive = _required(operation, "archive")
         sha256 = operation.findtext(_ka("sha256"))
         info = self.commits.import_image(name, archive, sha256.strip() if sha256 else None)
-        return [_output("digest", info.digest), _output("size", str(info.size))]
+        output = [_output("digest", info.digest)]
+        if info.size is not None:
+            output.append(_output("size", str(info.size)))
+        return output
 
     def _remove_image(self, session: Session, operation: etree._Element) -> None:
         self.commits.remove_image(self._image_name(operation))
