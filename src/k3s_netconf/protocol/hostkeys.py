@@ -1,0 +1,65 @@
+"""The server's SSH host key: made on first start, then kept, so clients can pin it.
+
+An Ed25519 key is made when none exists. paramiko cannot generate one, so ``cryptography``
+writes it in the OpenSSH format that paramiko reads. The file is created complete and private
+(mode 0600) under a temporary name and then linked into place, so a crash never leaves a
+half-written key and two daemons starting at once end up with the same one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+import paramiko
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+logger = logging.getLogger(__name__)
+
+PRIVATE = 0o600
+
+
+def load_or_create(path: Path) -> paramiko.PKey:
+    if not path.exists():
+        _create(path)
+    _keep_private(path)
+
+    key = paramiko.PKey.from_path(path)
+    logger.info("Host key %s is %s %s.", str(path), key.get_name(), key.fingerprint)
+    return key
+
+
+def _create(path: Path) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+
+    # mkstemp makes the file with mode 0600 before a byte of the key is in it.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(temporary, path)
+        logger.info("Made a new host key %s.", str(path))
+    except FileExistsError:
+        logger.info("Another process made the host key %s first; using it.", str(path))
+    finally:
+        os.unlink(temporary)
+
+
+def _keep_private(path: Path) -> None:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        logger.warning(
+            "Host key %s was readable by others (mode %o); made it private.", str(path), mode
+        )
+        path.chmod(PRIVATE)

@@ -1,0 +1,94 @@
+"""Writing NETCONF messages: the hello, ``<rpc-reply>`` and, in one place, ``<rpc-error>``.
+
+Code below the protocol layer raises ``errors.NetconfError`` leaves and never builds error XML;
+``add_errors`` is where they become ``<rpc-error>`` elements (RFC 6241 4.3).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable, Iterator
+
+from lxml import etree
+
+from k3s_netconf import errors
+from k3s_netconf.protocol.messages import NC
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+# Characters XML 1.0 cannot carry; an error message quoting client input may hold them.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+Result = etree._Element | list[etree._Element] | None
+
+
+def hello(capabilities: Iterable[str], session_id: int) -> etree._Element:
+    root = etree.Element(_nc("hello"), nsmap={None: NC})
+    holder = etree.SubElement(root, _nc("capabilities"))
+    for uri in capabilities:
+        _leaf(holder, _nc("capability"), uri)
+    _leaf(root, _nc("session-id"), str(session_id))
+    return root
+
+
+def rpc_reply(rpc: etree._Element | None) -> etree._Element:
+    """An empty reply to ``rpc``, or to a message that could not be read as one."""
+    if rpc is None:
+        return etree.Element(_nc("rpc-reply"), nsmap={None: NC})
+
+    # RFC 6241 4.2: every attribute of the rpc comes back unchanged; the rpc's namespace
+    # declarations come along so that prefixed attributes keep their prefixes.
+    return etree.Element(_nc("rpc-reply"), attrib=dict(rpc.attrib), nsmap=rpc.nsmap)
+
+
+def add_result(reply: etree._Element, result: Result) -> None:
+    """Put what an operation returned into its reply: ``<ok/>`` for None."""
+    if result is None:
+        etree.SubElement(reply, _nc("ok"))
+        return
+
+    for element in result if isinstance(result, list) else [result]:
+        # Appending moves an element; one that still sits in a tree of the service is copied
+        # so that the reply does not tear it out of there.
+        reply.append(element if element.getparent() is None else copy.deepcopy(element))
+
+
+def add_errors(reply: etree._Element, error: errors.NetconfError) -> None:
+    for each in _leaves(error):
+        reply.append(rpc_error(each))
+
+
+def rpc_error(error: errors.NetconfError) -> etree._Element:
+    element = etree.Element(_nc("rpc-error"))
+    _leaf(element, _nc("error-type"), error.error_type)
+    _leaf(element, _nc("error-tag"), error.tag)
+    _leaf(element, _nc("error-severity"), "error")
+    if error.path:
+        _leaf(element, _nc("error-path"), error.path)
+    _leaf(element, _nc("error-message"), error.message).set(XML_LANG, "en")
+
+    if error.info:
+        info = etree.SubElement(element, _nc("error-info"))
+        for name, value in error.info.items():
+            # Plain names (bad-element, session-id...) are the base namespace's own.
+            _leaf(info, name if name.startswith("{") else _nc(name), str(value))
+    return element
+
+
+def _leaves(error: errors.NetconfError) -> Iterator[errors.NetconfError]:
+    if isinstance(error, errors.NetconfErrors) and error.errors:
+        for each in error.errors:
+            yield from _leaves(each)
+    else:
+        yield error
+
+
+def _leaf(parent: etree._Element, tag: str, text: str) -> etree._Element:
+    element = etree.SubElement(parent, tag)
+    element.text = NOT_XML.sub("\ufffd", text)
+    return element
+
+
+def _nc(name: str) -> str:
+    return f"{{{NC}}}{name}"

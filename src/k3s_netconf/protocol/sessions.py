@@ -1,0 +1,254 @@
+"""One NETCONF session: the hello exchange, then one rpc after another until it ends.
+
+Each session runs in a thread of its own. The message layer (framing, XML, message-id, the
+one operation element) is checked here; ``close-session`` and ``kill-session`` are answered
+here because they concern sessions; every other operation goes to the service, which owns
+datastores and locks.
+
+The ``netconf`` package's session is extended rather than used as is: it answers in the
+client's thread of SSH channel acceptance, dispatches by method names built from the
+operation's local name (so a get-config in any namespace passes as one), and turns Python
+exceptions into error text for the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import paramiko
+from lxml import etree
+from netconf import base
+from netconf.error import ChannelClosed
+from netconf.server import NetconfServerSession
+
+from k3s_netconf import errors, logs
+from k3s_netconf.protocol import framing, messages, replies
+from k3s_netconf.protocol.messages import BASE_11, NC
+
+if TYPE_CHECKING:
+    from k3s_netconf.protocol.server import Connection, Server
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_ERROR = "internal error, see the server log"
+
+# How much of each message the DEBUG log shows.
+LOGGED_BYTES = 4000
+
+Operation = Callable[[etree._Element], replies.Result]
+
+
+class EndSession(Exception):
+    """The session must end; the message says why."""
+
+
+class Session(NetconfServerSession):  # type: ignore[misc]
+    def __init__(
+        self,
+        channel: paramiko.Channel,
+        server: Server,
+        extra_args: Any,
+        debug: bool,
+        *,
+        connection: Connection,
+    ) -> None:
+        self.connection = connection
+        self.limits = server.settings.server
+        self.username: str = channel.get_transport().get_username() or ""
+        self._closing = False
+        self._ended = False
+        self._end_lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self.operations: dict[str, Operation] = {
+            f"{{{NC}}}close-session": self._close_session,
+            f"{{{NC}}}kill-session": self._kill_session,
+        }
+
+        connection.session_started(self)
+
+        # NetconfServerSession's own constructor would run the package's hello exchange in
+        # the caller's thread; only the generic session state comes from the package.
+        self.server = server
+        self.methods = server.server_methods
+        base.NetconfSession.__init__(self, channel, debug, server._allocate_session_id())
+        self._adopt_channel()
+        self.log = logs.session_log(logger, self.session_id, self.username)
+
+        self.thread = threading.Thread(
+            target=self._run, name=f"netconf session {self.session_id}", daemon=True
+        )
+        self.thread.start()
+
+    def __str__(self) -> str:
+        return f"session {self.session_id} of {self.username!r}"
+
+    def __del__(self) -> None:
+        # Sessions end through close(); being collected must not end one a second time.
+        pass
+
+    def _adopt_channel(self) -> None:
+        # Move the channel from the package's transport into ours, taking it away from the
+        # old one so that collecting that one does not close the channel.
+        channel, self.pkt_stream.stream = self.pkt_stream.stream, None
+        self.pkt_stream = framing.FramingTransport(channel, self.limits.max_message_bytes)
+
+    # The life of a session
+
+    def _run(self) -> None:
+        try:
+            self._start()
+            self._serve()
+        except (EndSession, framing.FramingError, messages.BadHello) as e:
+            self.log.warning("Closing the session: %s.", e)
+        except TimeoutError:
+            self.log.info("Closing the session: %s.", self._timeout_reason())
+        except (ChannelClosed, EOFError, OSError, paramiko.SSHException) as e:
+            if not self._ended:
+                self.log.info("The client went away: %s.", str(e) or type(e).__name__)
+        except Exception:
+            self.log.exception("Closing the session after an unexpected error.")
+        finally:
+            self.close()
+
+    def _start(self) -> None:
+        self.pkt_stream.deadline = time.monotonic() + self.limits.hello_timeout
+        channel = self.pkt_stream.stream
+        if not self.connection.policy.wait_for_subsystem(channel, self.limits.hello_timeout):
+            raise EndSession("the client did not ask for the netconf subsystem in time")
+
+        # The server's hello goes first; it never waits for the client's.
+        self.send_message(replies.hello(self.server.capabilities, self.session_id))
+        self.capabilities = messages.parse_hello(self.pkt_stream.receive_pdu(False))
+
+        # Chunked framing from the next message on, when both sides speak base:1.1.
+        self.new_framing = BASE_11 in self.capabilities
+        self.pkt_stream.deadline = None
+        self.pkt_stream.timeout = self.limits.idle_timeout or None
+        self.session_open = True
+        self.server.register(self)
+        self.log.info(
+            "Session opened from %s with %s framing.",
+            self.connection.peer, "chunked" if self.new_framing else "end-of-message",
+        )
+
+    def _serve(self) -> None:
+        while not self._closing:
+            self._reader_handle_message(self.pkt_stream.receive_pdu(self.new_framing))
+
+    def _timeout_reason(self) -> str:
+        if self.session_open:
+            return f"idle for more than {self.limits.idle_timeout:g} s"
+        return f"no hello within {self.limits.hello_timeout:g} s"
+
+    # One message
+
+    def _reader_handle_message(self, msg: bytes) -> None:
+        if self.log.isEnabledFor(logging.DEBUG):
+            self.log.debug("Received %s", _excerpt(msg))
+
+        try:
+            rpc = messages.parse_rpc(msg)
+        except errors.MalformedMessage as e:
+            if not self.new_framing:
+                # base:1.0 has no malformed-message error; closing is what remains.
+                raise EndSession(e.message) from e
+            self.log.info("Answering a malformed message: %s.", e.message)
+            reply = replies.rpc_reply(None)
+            replies.add_errors(reply, e)
+            self.send_message(reply)
+            return
+
+        self.send_message(self._answer(rpc))
+
+    def _answer(self, rpc: etree._Element) -> etree._Element:
+        reply = replies.rpc_reply(rpc)
+        try:
+            result = self._execute(rpc)
+        except errors.NetconfError as e:
+            self.log.debug("The rpc failed: %s", e)
+            replies.add_errors(reply, e)
+        except Exception:
+            self.log.exception("An rpc failed with an unexpected error.")
+            replies.add_errors(reply, errors.OperationFailed(INTERNAL_ERROR))
+        else:
+            replies.add_result(reply, result)
+        return reply
+
+    def _execute(self, rpc: etree._Element) -> replies.Result:
+        messages.check_message_id(rpc)
+        operation = messages.operation(rpc, self.server.known_namespaces)
+        handler = self.operations.get(operation.tag, self._delegate)
+        return handler(operation)
+
+    def _delegate(self, operation: etree._Element) -> replies.Result:
+        return self.server.service.handle(self, operation)  # type: ignore[no-any-return]
+
+    # Operations on sessions
+
+    def _close_session(self, operation: etree._Element) -> None:
+        # The <ok/> goes out first; the loop then ends and close() releases the session.
+        self._closing = True
+        self.log.info("The client closes the session.")
+
+    def _kill_session(self, operation: etree._Element) -> None:
+        target_id = messages.session_id_of(operation)
+        if target_id == self.session_id:
+            raise errors.InvalidValue(
+                "a session cannot kill itself; close-session ends it",
+                error_type="protocol", info={"bad-element": "session-id"},
+            )
+
+        target = self.server.find_session(target_id)
+        if target is None:
+            raise errors.InvalidValue(
+                f"there is no session {target_id}", error_type="protocol",
+                info={"bad-element": "session-id"},
+            )
+
+        # Its locks are released before the <ok/>, so the caller may take them right away.
+        target.log.warning("Killed by session %d of %r.", self.session_id, self.username)
+        target.close()
+
+    # Sending and ending
+
+    def send_message(self, msg: etree._Element | bytes) -> None:
+        data = msg if isinstance(msg, bytes) else etree.tostring(
+            msg, encoding="UTF-8", xml_declaration=True
+        )
+        if self.log.isEnabledFor(logging.DEBUG):
+            self.log.debug("Sending %s", _excerpt(data))
+
+        with self._send_lock:
+            self.pkt_stream.send_pdu(data, self.new_framing)
+
+    def close(self) -> None:
+        """End the session, from its own thread or another's; only the first call acts."""
+        with self._end_lock:
+            if self._ended:
+                return
+            self._ended = True
+
+        was_open, self.session_open = self.session_open, False
+        if was_open:
+            self.server.unregister(self)
+            self._release()
+
+        self.pkt_stream.close()
+        self.connection.session_ended(self)
+        if was_open:
+            self.log.info("Session closed.")
+
+    def _release(self) -> None:
+        try:
+            self.server.service.session_ended(self)
+        except Exception:
+            self.log.exception("Releasing what the session held failed.")
+
+
+def _excerpt(data: bytes) -> str:
+    text = data[:LOGGED_BYTES].decode("utf-8", errors="replace")
+    return text if len(data) <= LOGGED_BYTES else f"{text}... ({len(data)} bytes)"
