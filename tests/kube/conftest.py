@@ -102,6 +102,9 @@ def kube_settings(
     try:
         # Deleting the namespace takes its Pods with it; nothing waits for that to finish.
         client.CoreV1Api(api_client).delete_namespace(settings.namespace, _request_timeout=10)
+    except failures.CLIENT_ERRORS as e:
+        if not failures.is_not_found(e):
+            raise
     finally:
         api_client.close()
 

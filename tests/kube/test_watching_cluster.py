@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable
 
@@ -76,9 +77,11 @@ def test_stopping_the_cache_is_prompt(
     kube_settings: KubernetesSettings,
     record_timing: Callable[[str, float], None],
 ):
+    threads_before = _watch_threads()
     cache = WatchCache(api_client, kube_settings)
     cache.start()
     assert cache.wait_until(cache.reachable, 30)
+    assert _watch_threads() == threads_before + 3
 
     started = time.monotonic()
     cache.stop()
@@ -86,6 +89,7 @@ def test_stopping_the_cache_is_prompt(
     record_timing("WatchCache.stop() with three open watches", took)
 
     assert took < 1.5
+    assert _watch_threads() == threads_before
 
 
 def test_a_cache_without_an_api_server_reports_the_cluster_unreachable(
@@ -107,6 +111,10 @@ def test_a_cache_without_an_api_server_reports_the_cluster_unreachable(
         api_client.close()
 
     assert time.monotonic() - started < 1.5
+
+
+def _watch_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.name.startswith("watch-") and t.is_alive())
 
 
 def _phases(changes: list[PodChange], app: str) -> list[str | None]:

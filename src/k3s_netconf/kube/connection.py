@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import urllib3
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
@@ -17,9 +18,10 @@ logger = logging.getLogger(__name__)
 # Where K3s writes its admin kubeconfig on the device.
 K3S_KUBECONFIG = Path("/etc/rancher/k3s/k3s.yaml")
 
-# One retry covers a pooled connection that the server closed while idle; more would only
-# multiply the wait when the server is down.
-RETRIES = 1
+# One retry covers a pooled connection that broke while a request was on its way; a refused
+# or timed-out connection is not retried, as that would only multiply the wait (and the log
+# lines) while the API server is down.
+RETRIES = urllib3.Retry(total=1, connect=0)
 
 
 def kubeconfig_path(settings: KubernetesSettings) -> str | None:
