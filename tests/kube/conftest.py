@@ -110,17 +110,28 @@ def kube_settings(
 
 
 @pytest.fixture
-def unreachable_settings(kube_settings: KubernetesSettings, tmp_path: Path) -> KubernetesSettings:
+def settings_via(
+    kube_settings: KubernetesSettings, tmp_path: Path
+) -> Callable[[str], KubernetesSettings]:
+    """Settings that reach the cluster through another address, with the same credentials."""
+
+    def make(server: str) -> KubernetesSettings:
+        kubeconfig = yaml.safe_load(Path(kube_settings.kubeconfig).read_text())
+        kubeconfig["clusters"][0]["cluster"]["server"] = server
+        path = tmp_path / "kubeconfig"
+        path.write_text(yaml.safe_dump(kubeconfig))
+        return dataclasses.replace(kube_settings, kubeconfig=str(path))
+
+    return make
+
+
+@pytest.fixture
+def unreachable_settings(settings_via: Callable[[str], KubernetesSettings]) -> KubernetesSettings:
     """Settings whose kubeconfig points at a loopback port where nothing listens."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-
-    kubeconfig = yaml.safe_load(Path(kube_settings.kubeconfig).read_text())
-    kubeconfig["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{port}"
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(kubeconfig))
-    return dataclasses.replace(kube_settings, kubeconfig=str(path))
+    return settings_via(f"https://127.0.0.1:{port}")
 
 
 @pytest.fixture(scope="module")

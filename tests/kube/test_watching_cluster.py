@@ -6,9 +6,11 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pytest
 from kubernetes import client
+from tcp_forwarder import Forwarder
 
 from k3s_netconf.desired import App
 from k3s_netconf.kube.connection import connect
@@ -111,6 +113,39 @@ def test_a_cache_without_an_api_server_reports_the_cluster_unreachable(
         api_client.close()
 
     assert time.monotonic() - started < 1.5
+
+
+def test_the_cache_goes_stale_while_the_api_server_is_away_and_catches_up_after(
+    workloads: Workloads,
+    api_client: client.ApiClient,
+    settings_via: Callable[[str], KubernetesSettings],
+    busybox_image: str,
+):
+    # The cache reaches the API server through a forwarder that the test cuts and restores.
+    server = urlsplit(api_client.configuration.host)
+    forwarder = Forwarder(server.hostname or "127.0.0.1", server.port or 443)
+    settings = settings_via(f"https://127.0.0.1:{forwarder.port}")
+    forwarder.open()
+    forwarded_client = connect(settings)
+    cache = WatchCache(forwarded_client, settings)
+    cache.start()
+
+    try:
+        assert cache.wait_until(cache.reachable, 30)
+        forwarder.cut()
+        assert cache.wait_until(lambda: not cache.node().cluster_reachable, 10)
+
+        # Changed while the cache cannot see: it must learn of it by listing again.
+        app = App(name="unseen", image=busybox_image, enabled=False)
+        workloads.apply(app)
+        forwarder.open()
+
+        assert cache.wait_until(cache.reachable, 30)
+        assert cache.apps()["unseen"].desired_replicas == 0
+    finally:
+        cache.stop()
+        forwarder.cut()
+        forwarded_client.close()
 
 
 def _watch_threads() -> int:
