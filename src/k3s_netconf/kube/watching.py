@@ -218,7 +218,6 @@ class WatchCache:
         with self._changed:
             previous, was_synced, was_failing = kind.items, kind.synced, kind.failing
             kind.items, kind.synced, kind.failing = items, True, False
-            self._changed.notify_all()
 
         if was_failing:
             logger.info("Watching the %s at %s again.", kind.title, self._server)
@@ -226,6 +225,7 @@ class WatchCache:
         if was_synced and kind.on_change is not None:
             for name in sorted(set(previous) | set(items)):
                 kind.on_change(previous.get(name), items.get(name))
+        self._notify()
         return str(listed["metadata"]["resourceVersion"])
 
     def _watch(self, kind: _Kind, version: str) -> str:
@@ -267,11 +267,17 @@ class WatchCache:
             previous = kind.items.pop(name, None)
             if current is not None:
                 kind.items[name] = current
-            self._changed.notify_all()
 
         if kind.on_change is not None:
             kind.on_change(previous, current)
+        self._notify()
         return new_version
+
+    def _notify(self) -> None:
+        # Waiters wake only after the subscribers heard of the change: whoever waited for a
+        # state may rely on its notification having been sent.
+        with self._changed:
+            self._changed.notify_all()
 
     def _failed(self, kind: _Kind, e: Exception) -> None:
         with self._changed:
