@@ -43,7 +43,7 @@ live_pid() {
   f=$(pid_file "$1")
   [[ -f $f ]] || return 1
   pid=$(<"$f")
-  argv0=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1) || return 1
+  argv0=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | head -n1) || return 1
   [[ ${argv0##*/} == "$1" ]] || return 1
   echo "$pid"
 }
