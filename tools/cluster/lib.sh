@@ -48,4 +48,28 @@ live_pid() {
   echo "$pid"
 }
 
+# start NAME ARGS...: runs NAME from the cluster's binaries (or PATH) in its
+# own session so it outlives this script, recording pid and log.
+start() {
+  local name=$1 bin=$CLUSTER_BIN/$1
+  shift
+  [[ -x $bin ]] || bin=$(command -v "$name")
+  setsid "$bin" "$@" >"$CLUSTER_STATE/log/$name.log" 2>&1 </dev/null &
+  echo $! >"$(pid_file "$name")"
+}
+
+# wait_for WHAT SECONDS COMMAND...: polls COMMAND until it succeeds.
+wait_for() {
+  local what=$1 deadline=$(($(date +%s) + $2))
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    for c in "${COMPONENTS[@]}"; do
+      [[ ! -f $(pid_file "$c") ]] || live_pid "$c" >/dev/null ||
+        die "$c exited while waiting for $what; see $CLUSTER_STATE/log/$c.log"
+    done
+    (($(date +%s) < deadline)) || die "timed out waiting for $what; logs in $CLUSTER_STATE/log"
+    sleep 0.2
+  done
+}
+
 kubectl() { "$CLUSTER_BIN/kubectl" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
