@@ -111,8 +111,8 @@ class Commits:
                 self.reconcile()
                 return
             except errors.NetconfError as e:
-                logger.warning("Cannot reconcile the cluster yet: %s. Retrying in %.0f s.",
-                               e.message, RECONCILE_RETRY)
+                logger.warning("Cannot reconcile the cluster yet (%s); retrying in %.0f s.",
+                               e.message.rstrip("."), RECONCILE_RETRY)
             self._stopping.wait(RECONCILE_RETRY)
 
     def reconcile(self) -> None:

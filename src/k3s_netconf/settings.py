@@ -113,7 +113,7 @@ def load(path: Path) -> Settings:
         raw = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise SettingsError(f"cannot read settings file {str(path)!r}: {e}") from e
-    return from_mapping(raw, base=path.parent)
+    return from_mapping(raw, base=path.resolve().parent)
 
 
 def from_mapping(raw: dict[str, Any], base: Path = Path(".")) -> Settings:
