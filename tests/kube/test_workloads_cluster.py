@@ -90,8 +90,8 @@ def test_an_applied_app_runs_a_ready_pod_with_an_ip(
 def test_applying_the_same_app_twice_changes_nothing(
     workloads: Workloads, cache: WatchCache, busybox_image: str
 ):
-    # Quantities the API server rewrites in its own form (1000m is "1", bytes become "64Mi")
-    # must not count as changes either.
+    # Quantities the API server rewrites in its own form (1000m becomes "1") must not count
+    # as changes either.
     resources = Resources(cpu_request=50, cpu_limit=1000, memory_limit=64 * 1024 * 1024)
     app = talker(busybox_image, "steady", resources=resources)
     workloads.apply(app)
@@ -106,7 +106,7 @@ def test_applying_the_same_app_twice_changes_nothing(
     assert after["metadata"]["generation"] == before["metadata"]["generation"]
     assert after["spec"]["template"]["spec"]["containers"][0]["resources"] == {
         "requests": {"cpu": "50m"},
-        "limits": {"cpu": "1", "memory": "64Mi"},
+        "limits": {"cpu": "1", "memory": str(64 * 1024 * 1024)},
     }
 
 
@@ -263,6 +263,10 @@ def test_a_crashing_container_shows_its_restarts_and_reason(
     assert pod.container.reason in ("CrashLoopBackOff", "Error")
     assert pod.last_termination is not None and pod.last_termination.exit_code == 3
     assert any(c.app == "crasher" and c.restarted for c in changes)
+    assert workloads.logs("crasher", lines=5)[1] == "dying\n"
+
+    # Once the kubelet holds the container back, its last run is the previous one.
+    assert cache.wait_until(lambda: _waiting_reason(cache, "crasher") == "CrashLoopBackOff", 90)
     assert workloads.logs("crasher", lines=5, previous=True)[1] == "dying\n"
 
 
@@ -278,6 +282,11 @@ def test_a_pod_removed_behind_the_plugins_back_is_replaced(
         lambda: [p.name for p in ready_pods(cache, "resilient")] not in ([], [old.name]),
         READY_TIMEOUT,
     )
+
+
+def _waiting_reason(cache: WatchCache, app: str) -> str | None:
+    states = [p.container for p in live_pods(cache, app)]
+    return states[0].reason if states and states[0].state == "waiting" else None
 
 
 def _restarts(cache: WatchCache, app: str) -> int:
