@@ -51,15 +51,16 @@ class Daemon:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> int:
-        """SIGTERM by pid; the exit status (SIGKILL after STOP_TIMEOUT counts as a failure)."""
+        """SIGTERM by pid; the exit status (negative: it had to be aborted after STOP_TIMEOUT)."""
         if self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGTERM)
         try:
             return self.process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
+            # SIGABRT makes the fault handler write every thread's stack to the log.
+            os.kill(self.process.pid, signal.SIGABRT)
             self.process.wait(STOP_TIMEOUT)
-            return -signal.SIGKILL
+            return -signal.SIGABRT
 
 
 @pytest.fixture(scope="session")
@@ -137,12 +138,16 @@ def launch(
     users = {"name": USER, "password_hash": password_hash, "authorized_keys": keys}
     (folder / "settings.toml").write_text(_toml(settings, users))
 
-    with (folder / "daemon.log").open("ab") as log:
+    log_path = folder / "daemon.log"
+    with log_path.open("ab") as log:
+        # A restart in the same folder appends; only its own lines tell its port.
+        start = log.tell()
         process = subprocess.Popen(
             [*_command(), "--settings", str(folder / "settings.toml")],
             stdout=log, stderr=subprocess.STDOUT, cwd=folder,
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},
         )
-    return Daemon(process, folder, _wait_until_ready(process, folder / "daemon.log"), client_keys)
+    return Daemon(process, folder, _wait_until_ready(process, log_path, start), client_keys)
 
 
 def _command() -> list[str]:
@@ -151,10 +156,10 @@ def _command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "k3s_netconf.cli"]
 
 
-def _wait_until_ready(process: subprocess.Popen[bytes], log_path: Path) -> int:
+def _wait_until_ready(process: subprocess.Popen[bytes], log_path: Path, start: int) -> int:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        if match := READY.search(log_path.read_text(errors="replace")):
+        if match := READY.search(log_path.read_bytes()[start:].decode(errors="replace")):
             return int(match[2])
         if process.poll() is not None:
             pytest.fail(f"k3s-netconfd exited with {process.returncode}:\n{log_path.read_text()}")

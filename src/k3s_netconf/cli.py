@@ -16,9 +16,7 @@ import getpass
 import logging
 import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 import bcrypt
 
@@ -29,6 +27,7 @@ from k3s_netconf.service import Service
 logger = logging.getLogger(__name__)
 
 DEFAULT_SETTINGS = Path("/etc/k3s-netconf/settings.toml")
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,8 +67,10 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"k3s-netconfd: {e}", file=sys.stderr)
         return 2
 
-    stop = threading.Event()
-    _on_signals(stop)
+    # Threads started from here on inherit a mask without these signals, so they wait for
+    # sigwait below. Otherwise the kernel may hand one to any thread, and a main thread
+    # blocked on a lock would not notice it until something else woke it up.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     if not config.users:
         logger.warning("No users are configured: nobody can log in.")
 
@@ -83,9 +84,9 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
 
     logger.info("Ready: listening on address=%s port=%d.", server.address, server.port)
-    stop.wait()
+    received = signal.sigwait(STOP_SIGNALS)
 
-    logger.info("Stopping.")
+    logger.info("Received %s; stopping.", signal.Signals(received).name)
     server.stop()
     service.stop()
     logger.info("Stopped.")
@@ -105,15 +106,6 @@ def _settings(args: argparse.Namespace) -> settings.Settings:
     if args.log_level is not None:
         log = dataclasses.replace(log, level=args.log_level)
     return dataclasses.replace(loaded, server=server, log=log)
-
-
-def _on_signals(stop: threading.Event) -> None:
-    def handle(signum: int, frame: FrameType | None) -> None:
-        logger.info("Received %s.", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)
 
 
 def _hash_password() -> int:

@@ -11,8 +11,9 @@ NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 
 def canonical(xml: str | bytes | etree._Element) -> str:
     """C14N 2.0 without insignificant whitespace, with prefixes made uniform."""
-    text = etree.tostring(xml) if isinstance(xml, etree._Element) else xml
-    return etree.canonicalize(text, strip_text=True, rewrite_prefixes=True)
+    if not isinstance(xml, etree._Element):
+        xml = etree.fromstring(xml.encode() if isinstance(xml, str) else xml)
+    return etree.canonicalize(xml, strip_text=True, rewrite_prefixes=True)
 
 
 def same_xml(a: str | bytes | etree._Element, b: str | bytes | etree._Element) -> bool:

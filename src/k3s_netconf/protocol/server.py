@@ -88,15 +88,22 @@ class Server(NetconfSSHServer):  # type: ignore[misc]
     def stop(self, timeout: float = 10.0) -> None:
         """Close every connection, which ends every session, and stop listening."""
         deadline = time.monotonic() + timeout
+        # Taken first: a connection leaves the list as soon as its thread ends.
+        with self.lock:
+            connections = list(self.sockets)
+
         if self.thread.is_alive():
             # The package's close wakes the accept loop, which closes every connection.
             self.close()
             self.thread.join(timeout)
-
-        for connection in list(self.sockets):
+        for connection in connections:
             connection.close()
-        for connection in list(self.sockets):
-            connection.thread.join(max(0.0, deadline - time.monotonic()))
+
+        # Wait for the threads, so that none is cut off half way when the process exits.
+        threads = [c.thread for c in connections]
+        threads += [s.thread for c in connections for s in list(c.sessions)]
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
         self.close_wsocket.close()
 
     # The registry of live sessions
@@ -201,8 +208,12 @@ class Connection(SSHServerSocket):  # type: ignore[misc]
 
         for session in sessions:
             session.close()
-        if transport is not None:
-            transport.close()
+        try:
+            if transport is not None:
+                transport.close()
+        except (EOFError, OSError, paramiko.SSHException):
+            # Saying goodbye to a peer that is gone fails; the socket closes all the same.
+            pass
         if client_socket is not None:
             client_socket.close()
 

@@ -111,10 +111,18 @@ class Session(NetconfServerSession):  # type: ignore[misc]
                 self.log.info("The client went away: %s.", str(e) or type(e).__name__)
         except Exception:
             self.log.exception("Closing the session after an unexpected error.")
-        finally:
+        self._close_from_thread()
+
+    def _close_from_thread(self) -> None:
+        # Nobody above this thread would hear of an error here; the log does.
+        try:
             self.close()
+        except Exception:
+            self.log.exception("Ending the session failed.")
 
     def _start(self) -> None:
+        # Listed from the moment its session-id is handed out, so kill-session can reach it.
+        self.server.register(self)
         self.pkt_stream.deadline = time.monotonic() + self.limits.hello_timeout
         channel = self.pkt_stream.stream
         if not self.connection.policy.wait_for_subsystem(channel, self.limits.hello_timeout):
@@ -129,7 +137,6 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         self.pkt_stream.deadline = None
         self.pkt_stream.timeout = self.limits.idle_timeout or None
         self.session_open = True
-        self.server.register(self)
         self.log.info(
             "Session opened from %s with %s framing.",
             self.connection.peer, "chunked" if self.new_framing else "end-of-message",
@@ -233,11 +240,15 @@ class Session(NetconfServerSession):  # type: ignore[misc]
             self._ended = True
 
         was_open, self.session_open = self.session_open, False
+        self.server.unregister(self)
         if was_open:
-            self.server.unregister(self)
             self._release()
 
-        self.pkt_stream.close()
+        try:
+            self.pkt_stream.close()
+        except (EOFError, OSError, paramiko.SSHException):
+            # Closing a channel sends a message; a peer that is gone cannot take it.
+            pass
         self.connection.session_ended(self)
         if was_open:
             self.log.info("Session closed.")
