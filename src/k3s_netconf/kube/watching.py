@@ -7,7 +7,8 @@ from memory, so a ``<get>`` costs no request to the API server; ``node().cluster
 says whether that memory is current.
 
 ``stop()`` is prompt: it shuts down the sockets of the open watches instead of waiting for the
-server to end them.
+server to end them. Only a list request in flight to a server that accepted the connection but
+does not answer can keep its (daemon) thread a while longer, up to the request timeout.
 """
 
 from __future__ import annotations
