@@ -135,7 +135,7 @@ def test_a_backstep_in_a_host_path_reaches_the_api_server_unresolved():
 
 def test_tcp_http_and_exec_probes_carry_their_timings():
     container = container_of(full_app())
-    exec_probe = manifests.probe(Probe(exec_command=("cat", "/tmp/ok"), timeout=2))
+    exec_probe = manifests.probe(Probe(exec_command=("cat", "/run/healthy"), timeout=2))
 
     assert container["livenessProbe"] == {
         "tcpSocket": {"port": 8080},
@@ -146,7 +146,7 @@ def test_tcp_http_and_exec_probes_carry_their_timings():
     }
     assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": 8080}
     assert container["readinessProbe"]["periodSeconds"] == 3
-    assert exec_probe["exec"] == {"command": ["cat", "/tmp/ok"]}
+    assert exec_probe["exec"] == {"command": ["cat", "/run/healthy"]}
     assert exec_probe["timeoutSeconds"] == 2
 
 
