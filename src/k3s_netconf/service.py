@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 import threading
 from collections.abc import Callable
 from typing import Protocol
@@ -303,5 +304,9 @@ def _leaf(element: etree._Element, name: str, default: str, allowed) -> str:
 
 def _output(name: str, text: str | None) -> etree._Element:
     element = etree.Element(_ka(name), nsmap={None: APPS_NS})
-    element.text = text or ""
+    element.text = _XML_UNSAFE.sub("\ufffd", text or "")
     return element
+
+
+# Characters XML 1.0 cannot carry; a container's log may hold any byte.
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
