@@ -75,10 +75,13 @@ def client_keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths = {}
     for kind, key in made.items():
         paths[kind] = folder / f"id_{kind}"
-        paths[kind].write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption(),
-        ))
+        paths[kind].write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.OpenSSH,
+                serialization.NoEncryption(),
+            )
+        )
         paths[kind].chmod(0o600)
         public = key.public_key().public_bytes(
             serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
@@ -110,7 +113,9 @@ def start_daemon(
     started: list[Daemon] = []
 
     def start(folder: Path | None = None, **sections: dict[str, Any]) -> Daemon:
-        daemon = launch(folder or tmp_path / f"daemon{len(started)}", client_keys, password_hash, **sections)
+        daemon = launch(
+            folder or tmp_path / f"daemon{len(started)}", client_keys, password_hash, **sections
+        )
         started.append(daemon)
         return daemon
 
@@ -125,8 +130,13 @@ def launch(
     """Start k3s-netconfd with test settings, overridden per section (server={...}, log={...})."""
     folder.mkdir(parents=True, exist_ok=True)
     settings = {
-        "server": {"address": "127.0.0.1", "port": 0, "state_dir": "state",
-                   "hello_timeout": 10.0, "max_message_bytes": 256 * 1024},
+        "server": {
+            "address": "127.0.0.1",
+            "port": 0,
+            "state_dir": "state",
+            "hello_timeout": 10.0,
+            "max_message_bytes": 256 * 1024,
+        },
         # No cluster in these tests: the daemon must serve regardless.
         "kubernetes": {"kubeconfig": "no-kubeconfig"},
         "images": {"folder": "images"},
@@ -144,7 +154,9 @@ def launch(
         start = log.tell()
         process = subprocess.Popen(
             [*_command(), "--settings", str(folder / "settings.toml")],
-            stdout=log, stderr=subprocess.STDOUT, cwd=folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
             env={**os.environ, "PYTHONFAULTHANDLER": "1"},
         )
     return Daemon(process, folder, _wait_until_ready(process, log_path, start), client_keys)
@@ -177,3 +189,7 @@ def _toml(sections: dict[str, dict[str, Any]], user: dict[str, Any]) -> str:
     lines.append("[[users]]")
     lines.extend(f"{key} = {json.dumps(value)}" for key, value in user.items())
     return "\n".join(lines) + "\n"
+
+
+# The local cluster's fixtures and timing report, shared by the cluster and end-to-end tiers.
+from localcluster import cluster, pytest_terminal_summary, record_timing  # noqa: F401

@@ -1,0 +1,132 @@
+"""A device under test: the daemon on the local cluster, and the views a test checks."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+from lxml import etree
+from ncclient import manager
+from protocol.connecting import ncclient
+
+NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
+KA = "urn:k3s-netconf:yang:apps"
+# An image of these tests' own, so removing it never disturbs another tier's image.
+IMAGE = "localhost/k3s-netconf/busybox:e2e"
+ARCHIVE = "busybox-e2e.tar"
+
+POD_TIMEOUT = 120.0
+RPC_TIMEOUT = 90.0
+POLL_SECONDS = 0.5
+
+
+def image_xml() -> str:
+    return (
+        f'<images xmlns="{KA}"><image><name>{IMAGE}</name><archive>{ARCHIVE}</archive>'
+        "</image></images>"
+    )
+
+
+def app_xml(name: str, body: str) -> str:
+    return f'<apps xmlns="{KA}"><app><name>{name}</name><image>{IMAGE}</image>{body}</app></apps>'
+
+
+def connect(daemon: Any) -> manager.Manager:
+    session = ncclient(daemon)
+    # A commit that deletes an app waits for its Pods to go.
+    session.timeout = RPC_TIMEOUT
+    return session
+
+
+def rpc(session: manager.Manager, body: str) -> etree._Element:
+    """Send a raw rpc; the reply's XML (ncclient raises RPCError for an rpc-error)."""
+    reply = session.dispatch(etree.fromstring(body))
+    return etree.fromstring(reply.xml.encode())
+
+
+@dataclass
+class Device:
+    start: Callable[..., Any]
+    folder: Path
+    sections: dict[str, dict[str, Any]]
+    namespace: str
+    containerd_address: str
+    volume_root: Path
+    api_client: client.ApiClient
+    daemon: Any = None
+    manager: manager.Manager = None
+    apps_api: client.AppsV1Api = field(init=False)
+    core_api: client.CoreV1Api = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.apps_api = client.AppsV1Api(self.api_client)
+        self.core_api = client.CoreV1Api(self.api_client)
+
+    def launch(self) -> None:
+        self.daemon = self.start(self.folder, **self.sections)
+        self.manager = connect(self.daemon)
+
+    def restart(self) -> None:
+        self.manager.close_session()
+        assert self.daemon.stop() == 0
+        self.launch()
+
+    def close(self) -> None:
+        if self.manager is not None and self.manager.connected:
+            self.manager.close_session()
+
+    def edit(self, body: str) -> None:
+        self.manager.edit_config(
+            target="running", config=f'<config xmlns="{NC}" xmlns:nc="{NC}">{body}</config>'
+        )
+
+    def get(self) -> etree._Element:
+        return etree.fromstring(self.manager.get().data_xml.encode())
+
+    def get_config(self) -> etree._Element:
+        return etree.fromstring(self.manager.get_config("running").data_xml.encode())
+
+    def wait_for_pod(
+        self, app: str, wanted: Callable[[etree._Element], bool], timeout: float = POD_TIMEOUT
+    ) -> etree._Element:
+        """The first Pod of ``app`` that get reports in the wanted state; fails after timeout."""
+        deadline = time.monotonic() + timeout
+        pods: list[etree._Element] = []
+        while time.monotonic() < deadline:
+            pods = self._pods(app)
+            found = next((p for p in pods if wanted(p)), None)
+            if found is not None:
+                return found
+            time.sleep(POLL_SECONDS)
+        seen = [etree.tostring(p).decode() for p in pods]
+        raise AssertionError(f"no Pod of {app!r} reached the wanted state in {timeout} s: {seen}")
+
+    def _pods(self, app: str) -> list[etree._Element]:
+        data = self.get()
+        for entry in data.iterfind(f".//{{{KA}}}apps/{{{KA}}}app"):
+            if entry.findtext(f"{{{KA}}}name") == app:
+                return list(entry.iterfind(f"{{{KA}}}state/{{{KA}}}pod"))
+        return []
+
+    def deployments(self) -> set[str]:
+        listed = self.apps_api.list_namespaced_deployment(self.namespace, _request_timeout=10)
+        return {d.metadata.name for d in listed.items}
+
+    def images(self) -> set[str]:
+        listed = subprocess.run(
+            ["ctr", "--address", self.containerd_address, "-n", "k8s.io", "images", "ls", "-q"],
+            check=True, capture_output=True, text=True, timeout=30,
+        )
+        return set(listed.stdout.split())
+
+    def remove_image(self) -> None:
+        subprocess.run(
+            ["ctr", "--address", self.containerd_address, "-n", "k8s.io", "images", "rm", IMAGE],
+            # Absent already when the test removed it through NETCONF.
+            check=False, capture_output=True, timeout=30,
+        )
