@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument(
-        "--settings", type=Path,
+        "--settings",
+        type=Path,
         help=f"the settings file (default: {DEFAULT_SETTINGS} when it exists, else built-in defaults)",
     )
     parser.add_argument("--address", help="listen on this address instead of the settings' one")
@@ -79,7 +80,9 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         server = Server(config, service)
     except OSError as e:
-        logger.error("Cannot listen on %s port %d: %s.", config.server.address, config.server.port, e)
+        logger.error(
+            "Cannot listen on %s port %d: %s.", config.server.address, config.server.port, e
+        )
         service.stop()
         return 1
 

@@ -35,7 +35,9 @@ NETCONF_LIBRARIES = ("netconf", "sshutil")
 class ContextLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     """A logger that adds fixed context fields to every record it makes."""
 
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
         kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
         return msg, kwargs
 
@@ -96,10 +98,10 @@ def setup(settings: LogSettings) -> None:
 
 
 def _level(name: str) -> int:
-    level = logging.getLevelName(name.upper())
-    if not isinstance(level, int):
+    levels = logging.getLevelNamesMapping()
+    if name.upper() not in levels:
         raise ValueError(f"unknown log level {name!r}; use DEBUG, INFO, WARNING or ERROR")
-    return level
+    return levels[name.upper()]
 
 
 def _context_fields(record: logging.LogRecord) -> Mapping[str, Any]:

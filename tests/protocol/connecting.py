@@ -25,6 +25,12 @@ def hello(daemon: Any, **options: Any) -> RawClient:
 def ncclient(daemon: Any, **options: Any) -> manager.Manager:
     options.setdefault("password", daemon.password)
     return manager.connect(
-        host=daemon.host, port=daemon.port, username=daemon.user, hostkey_verify=False,
-        allow_agent=False, look_for_keys=False, timeout=10, **options,
+        host=daemon.host,
+        port=daemon.port,
+        username=daemon.user,
+        hostkey_verify=False,
+        allow_agent=False,
+        look_for_keys=False,
+        timeout=10,
+        **options,
     )

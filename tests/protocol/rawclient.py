@@ -11,6 +11,7 @@ import socket
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Self
 
 import paramiko
 from lxml import etree
@@ -59,7 +60,7 @@ class RawClient:
     def close(self) -> None:
         self.transport.close()
 
-    def __enter__(self) -> RawClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

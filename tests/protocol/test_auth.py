@@ -43,7 +43,9 @@ def test_wrong_password_is_refused_after_a_pause_and_logged(netconf_daemon):
 
 def test_unknown_user_is_refused(netconf_daemon):
     with pytest.raises(paramiko.AuthenticationException):
-        RawClient(netconf_daemon.host, netconf_daemon.port, "nobody", password=netconf_daemon.password)
+        RawClient(
+            netconf_daemon.host, netconf_daemon.port, "nobody", password=netconf_daemon.password
+        )
 
 
 @pytest.mark.parametrize("kind", ["ed25519", "ecdsa", "rsa"])
@@ -63,7 +65,9 @@ def test_ncclient_logs_in_with_a_key_file(netconf_daemon):
 
 def test_unlisted_public_key_is_refused(netconf_daemon):
     stranger = ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
     )
     key = paramiko.Ed25519Key.from_private_key(io.StringIO(stranger.decode()))
     with pytest.raises(paramiko.AuthenticationException):
@@ -72,18 +76,27 @@ def test_unlisted_public_key_is_refused(netconf_daemon):
 
 @pytest.mark.parametrize("subsystem", ["sftp", "shell"])
 def test_only_the_netconf_subsystem_is_granted(netconf_daemon, subsystem):
-    with connecting.raw(netconf_daemon, subsystem=None) as client:
-        with pytest.raises(paramiko.SSHException):
-            client.channel.invoke_subsystem(subsystem)
+    with (
+        connecting.raw(netconf_daemon, subsystem=None) as client,
+        pytest.raises(paramiko.SSHException),
+    ):
+        client.channel.invoke_subsystem(subsystem)
 
 
-def test_no_shell_and_no_exec(netconf_daemon):
-    with connecting.raw(netconf_daemon, subsystem=None) as client:
-        with pytest.raises(paramiko.SSHException):
-            client.channel.exec_command("id")
-    with connecting.raw(netconf_daemon, subsystem=None) as client:
-        with pytest.raises(paramiko.SSHException):
-            client.channel.invoke_shell()
+def test_no_exec(netconf_daemon):
+    with (
+        connecting.raw(netconf_daemon, subsystem=None) as client,
+        pytest.raises(paramiko.SSHException),
+    ):
+        client.channel.exec_command("id")
+
+
+def test_no_shell(netconf_daemon):
+    with (
+        connecting.raw(netconf_daemon, subsystem=None) as client,
+        pytest.raises(paramiko.SSHException),
+    ):
+        client.channel.invoke_shell()
 
 
 def test_host_key_is_made_once_private_and_kept_across_restarts(start_daemon, tmp_path):

@@ -31,14 +31,26 @@ def command(*args: str) -> list[str]:
 
 def test_hash_password_prints_a_bcrypt_hash_of_stdin():
     done = subprocess.run(
-        command("hash-password"), input="pässword\n", capture_output=True, text=True, timeout=30
+        command("hash-password"),
+        input="pässword\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert bcrypt.checkpw("pässword".encode(), done.stdout.strip().encode())
 
 
 def test_hash_password_refuses_an_empty_password():
-    done = subprocess.run(command("hash-password"), input="\n", capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        command("hash-password"),
+        input="\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert done.returncode != 0 and "empty" in done.stderr
 
 

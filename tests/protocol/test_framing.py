@@ -13,7 +13,9 @@ from protocol.xmlcheck import the_error
 
 pytestmark = pytest.mark.protocol
 
-GET_CONFIG = f'<rpc xmlns="{NC}" message-id="1"><get-config><source><running/></source></get-config></rpc>'
+GET_CONFIG = (
+    f'<rpc xmlns="{NC}" message-id="1"><get-config><source><running/></source></get-config></rpc>'
+)
 
 
 def test_end_marker_framed_rpc_after_base_11_closes_the_session_unanswered(netconf_daemon):
@@ -48,18 +50,21 @@ def test_message_split_over_many_chunks_is_understood(netconf_daemon):
     assert the_error(reply)["tag"] == "invalid-value"
 
 
-@pytest.mark.parametrize("header", [
-    b"\n#0\n",
-    b"\n#012\n",
-    b"\n#4294967296\n",
-    b"\n#12345678901\n",
-    b"\n#-5\n",
-    b"\n#x\n",
-    b"\n# 5\n",
-    b"\n##\n",  # end-of-chunks with no chunk before it
-    b"#5\n",
-    b"\n\n",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"\n#0\n",
+        b"\n#012\n",
+        b"\n#4294967296\n",
+        b"\n#12345678901\n",
+        b"\n#-5\n",
+        b"\n#x\n",
+        b"\n# 5\n",
+        b"\n##\n",  # end-of-chunks with no chunk before it
+        b"#5\n",
+        b"\n\n",
+    ],
+)
 def test_invalid_chunk_header_closes_the_session(netconf_daemon, header):
     with connecting.hello(netconf_daemon) as client:
         client.send_raw(header + b"<rpc/>\n##\n")
@@ -121,7 +126,9 @@ def test_many_rpcs_in_one_write_are_all_answered_in_order(netconf_daemon):
     with connecting.hello(netconf_daemon) as client:
         frames = b"".join(
             b"\n#%d\n%b\n##\n" % (len(m), m)
-            for m in (GET_CONFIG.replace('message-id="1"', f'message-id="{i}"').encode() for i in range(5))
+            for m in (
+                GET_CONFIG.replace('message-id="1"', f'message-id="{i}"').encode() for i in range(5)
+            )
         )
         client.send_raw(frames)
         ids = [client.read_reply().get("message-id") for _ in range(5)]

@@ -61,7 +61,9 @@ def test_operation_in_no_namespace_gets_unknown_element(netconf_daemon):
 
 def test_operation_in_an_unknown_namespace_gets_unknown_namespace(netconf_daemon):
     with connecting.hello(netconf_daemon) as client:
-        reply = client.rpc('<get-config xmlns="urn:example:typo"><source><running/></source></get-config>')
+        reply = client.rpc(
+            '<get-config xmlns="urn:example:typo"><source><running/></source></get-config>'
+        )
 
     error = the_error(reply)
     assert (error["type"], error["tag"]) == ("protocol", "unknown-namespace")
@@ -98,12 +100,15 @@ def test_errors_carry_an_english_message(netconf_daemon):
     assert error["lang"] == "en" and "frobnicate" in error["message"]
 
 
-@pytest.mark.parametrize("message", [
-    b"<rpc message-id='1' xmlns='urn:ietf:params:xml:ns:netconf:base:1.0'><get-config>",
-    b"not xml at all",
-    b"<rpc message-id='1' xmlns='urn:ietf:params:xml:ns:netconf:base:1.0'>&undefined;</rpc>",
-    b"\xff\xfe<rpc/>",
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        b"<rpc message-id='1' xmlns='urn:ietf:params:xml:ns:netconf:base:1.0'><get-config>",
+        b"not xml at all",
+        b"<rpc message-id='1' xmlns='urn:ietf:params:xml:ns:netconf:base:1.0'>&undefined;</rpc>",
+        b"\xff\xfe<rpc/>",
+    ],
+)
 def test_malformed_xml_gets_malformed_message_and_the_session_goes_on(netconf_daemon, message):
     with connecting.hello(netconf_daemon) as client:
         client.send_chunked(message)
@@ -129,12 +134,17 @@ def test_malformed_xml_in_base_10_closes_the_session(netconf_daemon):
         assert client.closed_by_server(within=5)
 
 
-@pytest.mark.parametrize("doctype", [
-    '<!DOCTYPE rpc [<!ENTITY secret SYSTEM "file:///etc/passwd">]>',
-    '<!DOCTYPE rpc [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
-    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY secret "&c;&c;&c;&c;&c;&c;&c;&c;">]>',
-    '<!DOCTYPE rpc SYSTEM "http://192.0.2.1/netconf.dtd">',
-])
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE rpc [<!ENTITY secret SYSTEM "file:///etc/passwd">]>',
+        (
+            '<!DOCTYPE rpc [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+            '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY secret "&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+        ),
+        '<!DOCTYPE rpc SYSTEM "http://192.0.2.1/netconf.dtd">',
+    ],
+)
 def test_doctype_is_refused_and_no_entity_is_expanded(netconf_daemon, doctype):
     message = (
         f'{doctype}<rpc xmlns="{NC}" message-id="9"><kill-session>'

@@ -26,19 +26,23 @@ def rpc_errors(reply: etree._Element) -> list[dict[str, Any]]:
     for error in reply.iterfind(f"{{{NC}}}rpc-error"):
         message = error.find(f"{{{NC}}}error-message")
         info = error.find(f"{{{NC}}}error-info")
-        found.append({
-            "type": error.findtext(f"{{{NC}}}error-type"),
-            "tag": error.findtext(f"{{{NC}}}error-tag"),
-            "severity": error.findtext(f"{{{NC}}}error-severity"),
-            "path": error.findtext(f"{{{NC}}}error-path"),
-            "message": message.text if message is not None else None,
-            "lang": message.get("{http://www.w3.org/XML/1998/namespace}lang") if message is not None else None,
-            "info": {
-                etree.QName(child).localname: child.text
-                for child in (info if info is not None else [])
-                if etree.QName(child).namespace == NC
-            },
-        })
+        found.append(
+            {
+                "type": error.findtext(f"{{{NC}}}error-type"),
+                "tag": error.findtext(f"{{{NC}}}error-tag"),
+                "severity": error.findtext(f"{{{NC}}}error-severity"),
+                "path": error.findtext(f"{{{NC}}}error-path"),
+                "message": message.text if message is not None else None,
+                "lang": message.get("{http://www.w3.org/XML/1998/namespace}lang")
+                if message is not None
+                else None,
+                "info": {
+                    etree.QName(child).localname: child.text
+                    for child in (info if info is not None else [])
+                    if etree.QName(child).namespace == NC
+                },
+            }
+        )
     return found
 
 

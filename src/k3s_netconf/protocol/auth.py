@@ -30,13 +30,21 @@ FAILED_LOGIN_DELAY = 1.0
 
 SUBSYSTEM = "netconf"
 
-KEY_TYPES = frozenset({
-    "ssh-ed25519",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "ssh-rsa",
-})
+# paramiko's answers, typed (the library has no type hints).
+SUCCESS: int = paramiko.AUTH_SUCCESSFUL
+FAILURE: int = paramiko.AUTH_FAILED
+OPENED: int = paramiko.OPEN_SUCCEEDED
+PROHIBITED: int = paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+
+KEY_TYPES = frozenset(
+    {
+        "ssh-ed25519",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "ssh-rsa",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -108,30 +116,30 @@ class Authenticator(paramiko.ServerInterface):  # type: ignore[misc]
         return "publickey,password"
 
     def check_auth_none(self, username: str) -> int:
-        return paramiko.AUTH_FAILED
+        return FAILURE
 
     def check_auth_password(self, username: str, password: str) -> int:
         if self.users.check_password(username, password):
             self.log.info("User %r logged in with a password.", username)
-            return paramiko.AUTH_SUCCESSFUL
+            return SUCCESS
 
         self.log.warning("Refused the password of user %r.", username)
         time.sleep(FAILED_LOGIN_DELAY)
-        return paramiko.AUTH_FAILED
+        return FAILURE
 
     def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
         # Called once when the client offers a key and again once it has proved holding it.
         if self.users.check_key(username, key):
             self.log.debug("User %r offered an authorized %s key.", username, key.get_name())
-            return paramiko.AUTH_SUCCESSFUL
+            return SUCCESS
 
         self.log.info("Refused a %s key %s for user %r.", key.get_name(), key.fingerprint, username)
-        return paramiko.AUTH_FAILED
+        return FAILURE
 
     def check_channel_request(self, kind: str, chanid: int) -> int:
         if kind == "session":
-            return paramiko.OPEN_SUCCEEDED
-        return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+            return OPENED
+        return PROHIBITED
 
     def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
         if name != SUBSYSTEM:
@@ -144,6 +152,13 @@ class Authenticator(paramiko.ServerInterface):  # type: ignore[misc]
         """Whether the client asked for the netconf subsystem on the channel in time."""
         return self._subsystem_event(channel).wait(timeout)
 
+    def forget_channel(self, channel: paramiko.Channel) -> None:
+        """Wake up whoever still waits for the channel's subsystem, and forget it."""
+        with self._subsystem_lock:
+            event = self._subsystems.pop(channel.get_id(), None)
+        if event is not None:
+            event.set()
+
     def _subsystem_event(self, channel: paramiko.Channel) -> threading.Event:
         with self._subsystem_lock:
             return self._subsystems.setdefault(channel.get_id(), threading.Event())
@@ -154,7 +169,8 @@ def _account(user: User) -> Account:
     if password_hash is not None and not _is_bcrypt(password_hash):
         logger.warning(
             "User %r: password_hash is not a bcrypt hash; password login is off for this user. "
-            "`k3s-netconfd hash-password` prints one.", user.name,
+            "`k3s-netconfd hash-password` prints one.",
+            user.name,
         )
         password_hash = None
 

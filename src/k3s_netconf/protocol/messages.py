@@ -35,7 +35,9 @@ def parse(data: bytes) -> etree._Element:
         raise errors.MalformedMessage(f"the message is not well-formed XML: {e}") from e
 
     if root.getroottree().docinfo.doctype:
-        raise errors.MalformedMessage("a NETCONF message must not carry a document type declaration")
+        raise errors.MalformedMessage(
+            "a NETCONF message must not carry a document type declaration"
+        )
     return root
 
 
@@ -47,7 +49,9 @@ def parse_hello(data: bytes) -> set[str]:
         raise BadHello(f"the client hello is unreadable: {e.message}") from e
 
     if root.tag != _nc("hello"):
-        raise BadHello(f"the client's first message is {etree.QName(root).localname!r}, not a hello")
+        raise BadHello(
+            f"the client's first message is {etree.QName(root).localname!r}, not a hello"
+        )
     if root.find(_nc("session-id")) is not None:
         raise BadHello("the client hello carries a session-id, which only the server may send")
 
@@ -114,14 +118,16 @@ def session_id_of(kill_session: etree._Element) -> int:
     text = kill_session.findtext(_nc("session-id"))
     if text is None:
         raise errors.MissingElement(
-            "kill-session needs a session-id", error_type="protocol",
+            "kill-session needs a session-id",
+            error_type="protocol",
             info={"bad-element": "session-id"},
         )
 
     value = text.strip()
     if not value.isascii() or not value.isdigit() or int(value) == 0:
         raise errors.InvalidValue(
-            f"{value!r} is not a session-id", error_type="protocol",
+            f"{value!r} is not a session-id",
+            error_type="protocol",
             info={"bad-element": "session-id"},
         )
     return int(value)

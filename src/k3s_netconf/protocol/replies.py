@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Iterator
+from typing import TypeAlias
 
 from lxml import etree
 
@@ -20,7 +21,7 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # Characters XML 1.0 cannot carry; an error message quoting client input may hold them.
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-Result = etree._Element | list[etree._Element] | None
+Result: TypeAlias = etree._Element | list[etree._Element] | None
 
 
 def hello(capabilities: Iterable[str], session_id: int) -> etree._Element:

@@ -46,9 +46,6 @@ class Server(NetconfSSHServer):  # type: ignore[misc]
     """Listens as soon as it is made; ``stop`` ends every session and the listener."""
 
     def __init__(self, settings: Settings, service: Backend) -> None:
-        # The package's constructor is not called: it binds every address of the host whatever
-        # the settings say and looks for host keys under /etc/ssh. What its accept loop and
-        # session-id counter read is set up here instead.
         self.settings = settings
         self.service = service
         self.users = auth.Users.from_settings(settings.users)
@@ -57,7 +54,16 @@ class Server(NetconfSSHServer):  # type: ignore[misc]
             {messages.NC, messages.YANG, *messages.module_namespaces(self.capabilities)}
         )
         self.host_key = hostkeys.load_or_create(settings.server.host_key_path)
+        self._registry_lock = threading.Lock()
+        self._sessions: dict[int, Session] = {}
 
+        # The package's constructor is not called: it binds every address of the host whatever
+        # the settings say and looks for host keys under /etc/ssh.
+        self._prepare_package_state()
+        self._accept(_listen(settings.server.address, settings.server.port))
+
+    def _prepare_package_state(self) -> None:
+        # What the package's accept loop and session-id counter read.
         self.debug = False
         self.extra_args = None
         # Each connection makes its own authenticator, which knows the peer.
@@ -69,13 +75,12 @@ class Server(NetconfSSHServer):  # type: ignore[misc]
         self.session_id = 1
         self.lock = threading.Lock()
         self.sockets: list[Connection] = []
-        self._registry_lock = threading.Lock()
-        self._sessions: dict[int, Session] = {}
 
-        listener = _listen(settings.server.address, settings.server.port)
+    def _accept(self, listener: socket.socket) -> None:
         self.address, self.port = listener.getsockname()[:2]
         self.ports = {listener.family: self.port}
         self.close_wsocket, self.close_rsocket = socket.socketpair()
+        # The package's accept loop, which makes a Connection per client.
         self.thread = threading.Thread(
             target=self._accept_socket_thread, args=(listener,), name="netconf accept", daemon=True
         )
@@ -249,7 +254,9 @@ def _capabilities(service: Backend) -> list[str]:
 
 
 def _listen(address: str, port: int) -> socket.socket:
-    family = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    family = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][
+        0
+    ]
     # "::" means every address, IPv4 ones too where the host allows it.
     dualstack = address == "::" and socket.has_dualstack_ipv6()
     return socket.create_server(

@@ -5,10 +5,10 @@ one operation element) is checked here; ``close-session`` and ``kill-session`` a
 here because they concern sessions; every other operation goes to the service, which owns
 datastores and locks.
 
-The ``netconf`` package's session is extended rather than used as is: it answers in the
-client's thread of SSH channel acceptance, dispatches by method names built from the
-operation's local name (so a get-config in any namespace passes as one), and turns Python
-exceptions into error text for the client.
+The ``netconf`` package's session is extended rather than used as is: it runs the hello
+exchange in the thread that accepts the connection's channels, dispatches by method names
+built from the operation's local name (so a get-config in any namespace passes for one), and
+turns Python exceptions into error text for the client.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class Session(NetconfServerSession):  # type: ignore[misc]
 
         # NetconfServerSession's own constructor would run the package's hello exchange in
         # the caller's thread; only the generic session state comes from the package.
-        self.server = server
+        self.server: Server = server
         self.methods = server.server_methods
         base.NetconfSession.__init__(self, channel, debug, server._allocate_session_id())
         self._adopt_channel()
@@ -94,7 +94,9 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         # Move the channel from the package's transport into ours, taking it away from the
         # old one so that collecting that one does not close the channel.
         channel, self.pkt_stream.stream = self.pkt_stream.stream, None
-        self.pkt_stream = framing.FramingTransport(channel, self.limits.max_message_bytes)
+        self.pkt_stream: framing.FramingTransport = framing.FramingTransport(
+            channel, self.limits.max_message_bytes
+        )
 
     # The life of a session
 
@@ -102,16 +104,23 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         try:
             self._start()
             self._serve()
-        except (EndSession, framing.FramingError, messages.BadHello) as e:
-            self.log.warning("Closing the session: %s.", e)
-        except TimeoutError:
-            self.log.info("Closing the session: %s.", self._timeout_reason())
-        except (ChannelClosed, EOFError, OSError, paramiko.SSHException) as e:
-            if not self._ended:
-                self.log.info("The client went away: %s.", str(e) or type(e).__name__)
-        except Exception:
-            self.log.exception("Closing the session after an unexpected error.")
+        except Exception as e:  # noqa: BLE001 - the top of the thread: any error ends the session
+            self._log_end(e)
         self._close_from_thread()
+
+    def _log_end(self, error: Exception) -> None:
+        if self._ended:
+            # Ended from elsewhere (kill-session, shutdown), which logged it.
+            return
+
+        if isinstance(error, (EndSession, framing.FramingError, messages.BadHello)):
+            self.log.warning("Closing the session: %s.", error)
+        elif isinstance(error, TimeoutError):
+            self.log.info("Closing the session: %s.", self._timeout_reason())
+        elif isinstance(error, (ChannelClosed, EOFError, OSError, paramiko.SSHException)):
+            self.log.info("The client went away: %s.", str(error) or type(error).__name__)
+        else:
+            self.log.error("Closing the session after an unexpected error.", exc_info=error)
 
     def _close_from_thread(self) -> None:
         # Nobody above this thread would hear of an error here; the log does.
@@ -139,7 +148,8 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         self.session_open = True
         self.log.info(
             "Session opened from %s with %s framing.",
-            self.connection.peer, "chunked" if self.new_framing else "end-of-message",
+            self.connection.peer,
+            "chunked" if self.new_framing else "end-of-message",
         )
 
     def _serve(self) -> None:
@@ -192,7 +202,7 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         return handler(operation)
 
     def _delegate(self, operation: etree._Element) -> replies.Result:
-        return self.server.service.handle(self, operation)  # type: ignore[no-any-return]
+        return self.server.service.handle(self, operation)
 
     # Operations on sessions
 
@@ -206,13 +216,15 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         if target_id == self.session_id:
             raise errors.InvalidValue(
                 "a session cannot kill itself; close-session ends it",
-                error_type="protocol", info={"bad-element": "session-id"},
+                error_type="protocol",
+                info={"bad-element": "session-id"},
             )
 
         target = self.server.find_session(target_id)
         if target is None:
             raise errors.InvalidValue(
-                f"there is no session {target_id}", error_type="protocol",
+                f"there is no session {target_id}",
+                error_type="protocol",
                 info={"bad-element": "session-id"},
             )
 
@@ -223,8 +235,10 @@ class Session(NetconfServerSession):  # type: ignore[misc]
     # Sending and ending
 
     def send_message(self, msg: etree._Element | bytes) -> None:
-        data = msg if isinstance(msg, bytes) else etree.tostring(
-            msg, encoding="UTF-8", xml_declaration=True
+        data = (
+            msg
+            if isinstance(msg, bytes)
+            else etree.tostring(msg, encoding="UTF-8", xml_declaration=True)
         )
         if self.log.isEnabledFor(logging.DEBUG):
             self.log.debug("Sending %s", _excerpt(data))
@@ -244,11 +258,14 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         if was_open:
             self._release()
 
+        channel = self.pkt_stream.stream
         try:
             self.pkt_stream.close()
         except (EOFError, OSError, paramiko.SSHException):
             # Closing a channel sends a message; a peer that is gone cannot take it.
             pass
+        if channel is not None:
+            self.connection.policy.forget_channel(channel)
         self.connection.session_ended(self)
         if was_open:
             self.log.info("Session closed.")
