@@ -21,6 +21,7 @@ from pathlib import Path
 import bcrypt
 
 from k3s_netconf import __version__, logs, settings
+from k3s_netconf.protocol.hostkeys import HostKeyError
 from k3s_netconf.protocol.server import Server
 from k3s_netconf.service import Service
 
@@ -45,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--settings",
         type=Path,
-        help=f"the settings file (default: {DEFAULT_SETTINGS} when it exists, else built-in defaults)",
+        help=f"the settings file (default: {DEFAULT_SETTINGS} if it exists, else built-in values)",
     )
     parser.add_argument("--address", help="listen on this address instead of the settings' one")
     parser.add_argument("--port", type=int, help="listen on this port; 0 picks a free one")
@@ -79,10 +80,8 @@ def _serve(args: argparse.Namespace) -> int:
     service.start()
     try:
         server = Server(config, service)
-    except OSError as e:
-        logger.error(
-            "Cannot listen on %s port %d: %s.", config.server.address, config.server.port, e
-        )
+    except (OSError, HostKeyError) as e:
+        logger.error("Cannot start the NETCONF server: %s.", e)
         service.stop()
         return 1
 

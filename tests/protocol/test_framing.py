@@ -41,7 +41,10 @@ def test_chunk_header_split_across_two_reads_is_understood(netconf_daemon):
 
 def test_message_split_over_many_chunks_is_understood(netconf_daemon):
     # Three-byte chunks cut through the two bytes of 'ü' somewhere.
-    rpc = f'<rpc xmlns="{NC}" message-id="ü-1"><kill-session><session-id>ü</session-id></kill-session></rpc>'
+    rpc = (
+        f'<rpc xmlns="{NC}" message-id="ü-1">'
+        "<kill-session><session-id>ü</session-id></kill-session></rpc>"
+    )
     with connecting.hello(netconf_daemon) as client:
         client.send_chunked(rpc, chunk_size=3)
         reply = client.read_reply()
@@ -87,7 +90,10 @@ def test_chunk_sizes_count_bytes_so_non_ascii_text_is_answered(netconf_daemon):
 
 
 def test_reply_with_non_ascii_text_announces_its_size_in_bytes(netconf_daemon):
-    rpc = f'<rpc xmlns="{NC}" message-id="3"><kill-session><session-id>äöü</session-id></kill-session></rpc>'
+    rpc = (
+        f'<rpc xmlns="{NC}" message-id="3">'
+        "<kill-session><session-id>äöü</session-id></kill-session></rpc>"
+    )
     with connecting.hello(netconf_daemon) as client:
         client.send_chunked(rpc)
         # The client's reader is strict: a size in characters would break it here.

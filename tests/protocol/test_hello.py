@@ -60,7 +60,10 @@ def test_client_speaking_only_base_10_keeps_the_end_marker(netconf_daemon):
 
 
 def test_chunk_framed_client_hello_closes_the_session_at_once(netconf_daemon):
-    hello = f'<hello xmlns="{NC}"><capabilities><capability>{BASE_11}</capability></capabilities></hello>'
+    hello = (
+        f'<hello xmlns="{NC}"><capabilities><capability>{BASE_11}</capability>'
+        "</capabilities></hello>"
+    )
     with connecting.raw(netconf_daemon) as client:
         client.read_marked()
         started = time.monotonic()

@@ -139,8 +139,10 @@ def test_malformed_xml_in_base_10_closes_the_session(netconf_daemon):
     [
         '<!DOCTYPE rpc [<!ENTITY secret SYSTEM "file:///etc/passwd">]>',
         (
-            '<!DOCTYPE rpc [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
-            '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY secret "&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+            '<!DOCTYPE rpc [<!ENTITY a "aaaaaaaaaa">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+            '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
+            '<!ENTITY secret "&c;&c;&c;&c;&c;&c;&c;&c;">]>'
         ),
         '<!DOCTYPE rpc SYSTEM "http://192.0.2.1/netconf.dtd">',
     ],

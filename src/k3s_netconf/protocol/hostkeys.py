@@ -23,12 +23,19 @@ logger = logging.getLogger(__name__)
 PRIVATE = 0o600
 
 
-def load_or_create(path: Path) -> paramiko.PKey:
-    if not path.exists():
-        _create(path)
-    _keep_private(path)
+class HostKeyError(Exception):
+    """The host key can be neither read nor made; the message names the file."""
 
-    key = paramiko.PKey.from_path(path)
+
+def load_or_create(path: Path) -> paramiko.PKey:
+    try:
+        if not path.exists():
+            _create(path)
+        _keep_private(path)
+        key = paramiko.PKey.from_path(path)
+    except (OSError, ValueError, paramiko.SSHException) as e:
+        raise HostKeyError(f"cannot use the host key {str(path)!r}: {e}") from e
+
     logger.info("Host key %s is %s %s.", str(path), key.get_name(), key.fingerprint)
     return key
 
