@@ -48,8 +48,8 @@ live_pid() {
   echo "$pid"
 }
 
-# start NAME ARGS...: runs NAME from the cluster's binaries (or PATH) in its
-# own session so it outlives this script, recording pid and log.
+# start NAME ARGS...: runs NAME from the cluster's binaries (or PATH),
+# detached by setsid so it outlives this script, recording pid and log.
 start() {
   local name=$1 bin=$CLUSTER_BIN/$1
   shift
