@@ -153,7 +153,7 @@ def launch(
         # A restart in the same folder appends; only its own lines tell its port.
         start = log.tell()
         process = subprocess.Popen(
-            [*_command(), "--settings", str(folder / "settings.toml")],
+            [*daemon_command(), "--settings", str(folder / "settings.toml")],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=folder,
@@ -162,7 +162,7 @@ def launch(
     return Daemon(process, folder, _wait_until_ready(process, log_path, start), client_keys)
 
 
-def _command() -> list[str]:
+def daemon_command() -> list[str]:
     beside = Path(sys.executable).parent / "k3s-netconfd"
     found = str(beside) if beside.exists() else shutil.which("k3s-netconfd")
     return [found] if found else [sys.executable, "-m", "k3s_netconf.cli"]

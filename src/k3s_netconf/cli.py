@@ -23,7 +23,7 @@ import bcrypt
 from k3s_netconf import __version__, logs, settings
 from k3s_netconf.protocol.hostkeys import HostKeyError
 from k3s_netconf.protocol.server import Server
-from k3s_netconf.service import Service
+from k3s_netconf.service import Service, StateDirBusy
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,11 @@ def _serve(args: argparse.Namespace) -> int:
         logger.warning("No users are configured: nobody can log in.")
 
     service = Service(config)
-    service.start()
+    try:
+        service.start()
+    except StateDirBusy as e:
+        logger.error("%s", e)
+        return 1
     try:
         server = Server(config, service)
     except (OSError, HostKeyError) as e:

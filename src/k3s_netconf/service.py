@@ -8,11 +8,13 @@ datastore, the commit and the cluster; nothing below them sees XML of the reques
 from __future__ import annotations
 
 import copy
+import fcntl
 import logging
 import re
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from pathlib import Path
+from typing import IO, Protocol
 
 from lxml import etree
 
@@ -70,6 +72,7 @@ class Service:
 
     def start(self) -> None:
         """Load the saved configuration and start bringing the cluster in line with it."""
+        self._state_lock = _lock_state_dir(self.settings.server.state_dir)
         self.running.load()
         self.commits.start()
 
@@ -207,6 +210,24 @@ class Service:
                 path="/ka:name",
             )
         return name
+
+
+class StateDirBusy(Exception):
+    """Another daemon uses the same state folder."""
+
+
+def _lock_state_dir(folder: Path) -> IO[bytes]:
+    # Two daemons on one datastore file would overwrite each other's commits.
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = (folder / "k3s-netconfd.lock").open("wb")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as e:
+        lock.close()
+        raise StateDirBusy(
+            f"another k3s-netconfd already uses the state folder {str(folder)!r}"
+        ) from e
+    return lock
 
 
 # Parameter reading, shared by the handlers
