@@ -164,3 +164,15 @@ def _action(app: str, body: str) -> str:
         f'<action xmlns="urn:ietf:params:xml:ns:yang:1"><apps xmlns="{KA}"><app>'
         f"<name>{app}</name>{body}</app></apps></action>"
     )
+
+
+def test_create_of_an_app_that_exists_is_data_exists_and_leaves_it_as_it_was(device: Device):
+    device.edit(image_xml() + app_xml("web", "<replicas>1</replicas>"))
+    generation = device.apps_api.read_namespaced_deployment("web", device.namespace).metadata.generation
+
+    with pytest.raises(RPCError) as e:
+        device.edit(app_xml("web", "<replicas>2</replicas>").replace("<app>", '<app nc:operation="create">'))
+
+    assert (e.value.type, e.value.tag) == ("application", "data-exists")
+    deployment = device.apps_api.read_namespaced_deployment("web", device.namespace)
+    assert (deployment.metadata.generation, deployment.spec.replicas) == (generation, 1)
