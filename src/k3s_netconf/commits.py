@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from k3s_netconf import desired, errors
+from k3s_netconf import desired, errors, paths
 from k3s_netconf.cluster import Cluster
 from k3s_netconf.datastore.store import Datastore
 from k3s_netconf.executing import Executor, image_error_message
@@ -169,7 +169,7 @@ class Commits:
         if app not in self.running.config.apps:
             raise errors.DataMissing(
                 f"no app named {app!r} is configured",
-                path=f"/ka:apps/ka:app[ka:name='{app}']",
+                path=paths.app(app),
             )
 
     # The image view for get

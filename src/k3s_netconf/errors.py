@@ -140,6 +140,12 @@ class ResourceDenied(NetconfError):
     tag = "resource-denied"
 
 
+class TooBig(NetconfError):
+    """The request, or the object it would make, is larger than can be handled."""
+
+    tag = "too-big"
+
+
 class MalformedMessage(NetconfError):
     """The message is not well-formed XML or not an rpc (base:1.1 only)."""
 

@@ -13,11 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from k3s_netconf import desired, errors
-from k3s_netconf.datastore import paths
+from k3s_netconf import desired, errors, paths
 from k3s_netconf.images.archive import resolve_archive
 from k3s_netconf.planning.actions import Action, ApplyApp, DeleteApp, ImportImage, RemoveImage, Step
-from k3s_netconf.schema import APPS_NS
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +93,7 @@ class Executor:
 
     def _import_image(self, action: ImportImage) -> None:
         image = action.image
-        where = paths.entry("/" + paths.step(APPS_NS, "images"), APPS_NS, "image", {"name": image.name})
+        where = paths.image(image.name)
         try:
             archive = resolve_archive(image.archive, self._images_folder, error_path=f"{where}/ka:archive")
             self._images.import_archive(image.name, archive, image.sha256, error_path=where)

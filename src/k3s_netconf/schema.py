@@ -18,11 +18,9 @@ from pathlib import Path
 from yangson import DataModel
 from yangson import schemanode as sn
 
-APPS_NS = "urn:k3s-netconf:yang:apps"
-APPS_MODULE = "k3s-netconf-apps"
+from k3s_netconf.paths import APPS_NS, PREFIXES
 
-# Prefixes used in error-paths and XPath filters that the server writes itself.
-PREFIXES = {"ka": APPS_NS}
+APPS_MODULE = "k3s-netconf-apps"
 
 _FILE_NAME = re.compile(r"(?P<name>[\w.-]+)@(?P<revision>\d{4}-\d{2}-\d{2})\.yang$")
 _NAMESPACE = re.compile(r'^\s*namespace\s+"([^"]+)"', re.MULTILINE)

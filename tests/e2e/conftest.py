@@ -38,6 +38,7 @@ def device(
 
     namespace = f"k3snc-e2e-{secrets.token_hex(4)}"
     sections = {
+        "server": {"max_message_bytes": 8 * 1024 * 1024},
         "kubernetes": {"kubeconfig": cluster.kubeconfig, "namespace": namespace},
         "images": {"containerd_address": cluster.containerd_address, "folder": str(images)},
         "volumes": {"allowed_roots": [str(volumes)]},

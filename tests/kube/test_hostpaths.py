@@ -39,7 +39,7 @@ def test_host_path_outside_the_allowed_roots_is_refused(root: Path):
     with pytest.raises(errors.InvalidValue) as caught:
         check_host_paths(app_mounting("/etc"), [root])
 
-    assert caught.value.path == "/k3s-netconf-apps:apps/app[name='x']/volume[name='v']/host-path"
+    assert caught.value.path == "/ka:apps/ka:app[ka:name='x']/ka:volume[ka:name='v']/ka:host-path"
     assert "outside the allowed roots" in caught.value.message
 
 
@@ -104,7 +104,7 @@ def test_the_first_offending_volume_is_named(root: Path):
     with pytest.raises(errors.InvalidValue) as caught:
         check_host_paths(app, [root])
 
-    assert caught.value.path.endswith("volume[name='bad']/host-path")
+    assert caught.value.path.endswith("ka:volume[ka:name='bad']/ka:host-path")
 
 
 def test_no_allowed_roots_refuses_every_host_path(root: Path):

@@ -15,6 +15,7 @@ ALLOWED_PROJECT_MODULES = {
     "k3s_netconf.observed",
     "k3s_netconf.errors",
     "k3s_netconf.settings",
+    "k3s_netconf.paths",
 }
 FORBIDDEN_LIBRARIES = {"lxml", "xml", "yangson", "netconf", "paramiko"}
 

@@ -163,7 +163,7 @@ def test_a_spec_the_api_server_refuses_is_an_invalid_value_with_its_message(
 
     assert "must contain at least one letter" in caught.value.message
     assert "must be greater than or equal to 0" in caught.value.message
-    assert caught.value.path == "/k3s-netconf-apps:apps/app[name='refused']"
+    assert caught.value.path == "/ka:apps/ka:app[ka:name='refused']"
     assert workloads.get_manifest("refused") is None
 
 

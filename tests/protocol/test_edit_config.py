@@ -86,3 +86,12 @@ def test_an_edit_that_needs_the_cluster_fails_cleanly_and_the_session_goes_on(se
         edit(session, image)
     assert e.value.tag in ("operation-failed", "invalid-value")
     assert session.get_config("running").ok
+
+
+def test_the_error_path_prefix_is_declared_where_the_client_reads_it(session):
+    app = (f'<apps xmlns="{KA}"><app><name>Web</name><image>docker.io/library/busybox:1.36</image>'
+           "</app></apps>")
+    with pytest.raises(RPCError) as e:
+        edit(session, app)
+    path = e.value.xml.find(f"{{{NC}}}error-path")
+    assert path.nsmap["ka"] == KA

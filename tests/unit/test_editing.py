@@ -141,3 +141,13 @@ def test_an_element_outside_the_model_is_unknown_element(store):
     with pytest.raises(errors.UnknownElement) as e:
         store.edit(app_xml("web", "<bogus>1</bogus>"))
     assert e.value.info == {"bad-element": "bogus"}
+
+
+def test_two_volumes_on_one_mount_path_break_the_unique_rule(store):
+    volumes = "".join(
+        f"<volume><name>v{i}</name><host-path>/cfg/v{i}</host-path><mount-path>/data</mount-path>"
+        "</volume>" for i in (1, 2)
+    )
+    with pytest.raises(errors.OperationFailed) as e:
+        store.edit(app_xml("web", volumes))
+    assert e.value.app_tag == "data-not-unique"

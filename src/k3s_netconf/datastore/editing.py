@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from k3s_netconf import errors
-from k3s_netconf.datastore import paths
+from k3s_netconf import errors, paths
 from k3s_netconf.schema import Node, Schema
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"

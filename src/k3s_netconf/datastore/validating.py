@@ -65,11 +65,13 @@ def _from_validation_error(e: yx.ValidationError) -> errors.NetconfError:
     if isinstance(e, yx.SchemaError) and e.tag == "missing-data":
         return errors.DataMissing(f"a mandatory node is missing{detail}", path=path)
 
-    cls, app_tag = _SEMANTIC.get(e.tag or "", (errors.InvalidValue, None))
-    message = _SEMANTIC_MESSAGES.get(e.tag or "", f"{e.tag}{detail}").format(
+    # yangson may append detail to the tag itself ("data-not-unique: entry 1").
+    tag = (e.tag or "").split(":", 1)[0]
+    cls, app_tag = _SEMANTIC.get(tag, (errors.InvalidValue, None))
+    message = _SEMANTIC_MESSAGES.get(tag, f"{e.tag}{detail}").format(
         value=_value_of(e), name=_name_of(path)
     )
-    if e.tag == "must-violation" and e.message:
+    if tag == "must-violation" and e.message:
         message = e.message
     error = cls(message, path=path)
     error.app_tag = app_tag

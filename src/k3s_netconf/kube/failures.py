@@ -18,6 +18,7 @@ from k3s_netconf import errors
 NOT_FOUND = 404
 CONFLICT = 409
 GONE = 410
+TOO_LARGE = 413
 
 
 # What the client raises: an answer outside 2xx, or no answer at all.
@@ -54,6 +55,11 @@ def from_api_exception(
 
     if status in (400, 422):
         return refusal(f"the Kubernetes API server refused {doing}: {message}", path=path)
+    if status == TOO_LARGE:
+        return errors.TooBig(
+            f"the Kubernetes API server refused {doing}: the object is too large ({message})",
+            path=path,
+        )
     if status == CONFLICT:
         return errors.OperationFailed(
             f"the Kubernetes API server reported a conflict while {doing}: {message}; "

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-MODULE = "k3s-netconf-apps"
+from k3s_netconf import paths
 
 
 def app_path(app_name: str) -> str:
-    return f"/{MODULE}:apps/app[name='{app_name}']"
+    return paths.app(app_name)
 
 
 def host_path_path(app_name: str, volume_name: str) -> str:
-    return f"{app_path(app_name)}/volume[name='{volume_name}']/host-path"
+    volume = paths.entry(app_path(app_name), paths.APPS_NS, "volume", {"name": volume_name})
+    return f"{volume}/{paths.step(paths.APPS_NS, 'host-path')}"

@@ -13,7 +13,7 @@ from typing import TypeAlias
 
 from lxml import etree
 
-from k3s_netconf import errors
+from k3s_netconf import errors, paths
 from k3s_netconf.protocol.messages import NC
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -65,8 +65,12 @@ def rpc_error(error: errors.NetconfError) -> etree._Element:
     _leaf(element, _nc("error-type"), error.error_type)
     _leaf(element, _nc("error-tag"), error.tag)
     _leaf(element, _nc("error-severity"), "error")
+    if error.app_tag:
+        _leaf(element, _nc("error-app-tag"), error.app_tag)
     if error.path:
-        _leaf(element, _nc("error-path"), error.path)
+        # The path's prefixes must resolve where the client reads it.
+        path = etree.SubElement(element, _nc("error-path"), nsmap=paths.PREFIXES)
+        path.text = error.path
     _leaf(element, _nc("error-message"), error.message).set(XML_LANG, "en")
 
     if error.info:
