@@ -107,12 +107,12 @@ class Service:
 
     def _get(self, session: Session, operation: etree._Element) -> etree._Element:
         _only(operation, {"filter"})
-        return _filtered(self.live.tree(), operation.find(_nc("filter")))
+        return _filtered(self.live.tree(), _param(operation, "filter"))
 
     def _get_config(self, session: Session, operation: etree._Element) -> etree._Element:
         _only(operation, {"source", "filter"})
         _datastore(operation, "source")
-        return _filtered(copy.deepcopy(self.running.tree), operation.find(_nc("filter")))
+        return _filtered(copy.deepcopy(self.running.tree), _param(operation, "filter"))
 
     # Changing
 
@@ -124,13 +124,13 @@ class Service:
         default = _choice(operation, "default-operation", {"merge", "replace", "none"}, "merge")
         _choice(operation, "error-option",
                 {"stop-on-error", "continue-on-error", "rollback-on-error"}, "stop-on-error")
-        if operation.find(_nc("test-option")) is not None:
+        if _param(operation, "test-option") is not None:
             raise errors.OperationNotSupported(
                 "test-option needs the :validate capability, which this server does not offer",
                 info={"bad-element": "test-option"},
             )
 
-        config = operation.find(_nc("config"))
+        config = _param(operation, "config")
         if config is None:
             raise errors.MissingElement(
                 "edit-config needs a <config> element", error_type="protocol",
@@ -238,15 +238,21 @@ def _only(operation: etree._Element, allowed: set[str]) -> None:
         if not isinstance(child.tag, str):
             continue
         q = etree.QName(child)
-        if q.namespace != NC or q.localname not in allowed:
+        if q.namespace not in (NC, None) or q.localname not in allowed:
             raise errors.UnknownElement(
                 f"{q.localname!r} is not a parameter of {etree.QName(operation).localname!r}",
                 error_type="protocol", info={"bad-element": q.localname},
             )
 
 
+def _param(operation: etree._Element, name: str) -> etree._Element | None:
+    """A parameter of a base operation; clients such as ncclient send some in no namespace."""
+    found = operation.find(_nc(name))
+    return found if found is not None else operation.find(name)
+
+
 def _datastore(operation: etree._Element, parameter: str) -> None:
-    holder = operation.find(_nc(parameter))
+    holder = _param(operation, parameter)
     if holder is None:
         raise errors.MissingElement(
             f"{etree.QName(operation).localname!r} needs a <{parameter}>", error_type="protocol",
@@ -262,10 +268,10 @@ def _datastore(operation: etree._Element, parameter: str) -> None:
 
 
 def _choice(operation: etree._Element, name: str, allowed: set[str], default: str) -> str:
-    value = operation.findtext(_nc(name))
-    if value is None:
+    element = _param(operation, name)
+    if element is None:
         return default
-    value = value.strip()
+    value = (element.text or "").strip()
     if value not in allowed:
         raise errors.InvalidValue(
             f"{name} must be one of {', '.join(sorted(allowed))}, not {value!r}",
