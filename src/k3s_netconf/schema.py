@@ -18,7 +18,8 @@ from pathlib import Path
 from yangson import DataModel
 from yangson import schemanode as sn
 
-from k3s_netconf.paths import APPS_NS, PREFIXES
+# Re-exported: the layers that read the schema name the namespace through it.
+from k3s_netconf.paths import APPS_NS as APPS_NS
 
 APPS_MODULE = "k3s-netconf-apps"
 
@@ -68,9 +69,7 @@ class Schema:
 
     def __init__(self, folder: Path) -> None:
         self.modules = _find_modules(folder)
-        self.datamodel = DataModel(
-            _yang_library(self.modules), [str(folder), str(folder / "ietf")]
-        )
+        self.datamodel = DataModel(_yang_library(self.modules), [str(folder), str(folder / "ietf")])
         self.module_of_namespace = {m.namespace: m.name for m in self.modules}
         self.root = Node("", "", "container", True, self.datamodel.schema)
         _index_children(self.root, self.datamodel.schema, self._namespace_of, ())

@@ -122,8 +122,12 @@ class Service:
         self._check_lock(session)
 
         default = _choice(operation, "default-operation", {"merge", "replace", "none"}, "merge")
-        _choice(operation, "error-option",
-                {"stop-on-error", "continue-on-error", "rollback-on-error"}, "stop-on-error")
+        _choice(
+            operation,
+            "error-option",
+            {"stop-on-error", "continue-on-error", "rollback-on-error"},
+            "stop-on-error",
+        )
         if _param(operation, "test-option") is not None:
             raise errors.OperationNotSupported(
                 "test-option needs the :validate capability, which this server does not offer",
@@ -133,7 +137,8 @@ class Service:
         config = _param(operation, "config")
         if config is None:
             raise errors.MissingElement(
-                "edit-config needs a <config> element", error_type="protocol",
+                "edit-config needs a <config> element",
+                error_type="protocol",
                 info={"bad-element": "config"},
             )
         self.commits.edit(config, default, session.session_id)
@@ -165,7 +170,8 @@ class Service:
         holder = self._lock_holder
         if holder is not None and holder != session.session_id:
             raise errors.InUse(
-                f"running is locked by session {holder}", error_type="protocol",
+                f"running is locked by session {holder}",
+                error_type="protocol",
                 info={"session-id": str(holder)},
             )
 
@@ -202,7 +208,9 @@ class Service:
 
     def _image_name(self, operation: etree._Element) -> str:
         name = _required(operation, "name")
-        leaf = self.schema.root.child(APPS_NS, "images").child(APPS_NS, "image").child(APPS_NS, "name")
+        leaf = (
+            self.schema.root.child(APPS_NS, "images").child(APPS_NS, "image").child(APPS_NS, "name")
+        )
         if leaf.yang.type.from_raw(name) not in leaf.yang.type:
             raise errors.InvalidValue(
                 f"{name!r} is not a fully qualified image reference with a tag, such as "
@@ -241,7 +249,8 @@ def _only(operation: etree._Element, allowed: set[str]) -> None:
         if q.namespace not in (NC, None) or q.localname not in allowed:
             raise errors.UnknownElement(
                 f"{q.localname!r} is not a parameter of {etree.QName(operation).localname!r}",
-                error_type="protocol", info={"bad-element": q.localname},
+                error_type="protocol",
+                info={"bad-element": q.localname},
             )
 
 
@@ -255,7 +264,8 @@ def _datastore(operation: etree._Element, parameter: str) -> None:
     holder = _param(operation, parameter)
     if holder is None:
         raise errors.MissingElement(
-            f"{etree.QName(operation).localname!r} needs a <{parameter}>", error_type="protocol",
+            f"{etree.QName(operation).localname!r} needs a <{parameter}>",
+            error_type="protocol",
             info={"bad-element": parameter},
         )
     names = [etree.QName(c).localname for c in holder if isinstance(c.tag, str)]
@@ -263,7 +273,8 @@ def _datastore(operation: etree._Element, parameter: str) -> None:
         raise errors.InvalidValue(
             f"<{parameter}> must name the running datastore, the only one this server offers; "
             f"got {', '.join(names) or 'nothing'}",
-            error_type="protocol", info={"bad-element": parameter},
+            error_type="protocol",
+            info={"bad-element": parameter},
         )
 
 
@@ -275,7 +286,8 @@ def _choice(operation: etree._Element, name: str, allowed: set[str], default: st
     if value not in allowed:
         raise errors.InvalidValue(
             f"{name} must be one of {', '.join(sorted(allowed))}, not {value!r}",
-            error_type="protocol", info={"bad-element": name},
+            error_type="protocol",
+            info={"bad-element": name},
         )
     return value
 

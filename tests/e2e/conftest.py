@@ -22,7 +22,8 @@ def e2e_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     archive = tmp_path_factory.mktemp("e2e-image") / ARCHIVE
     subprocess.run(
         [str(REPO / "tools" / "mkimage"), "--ref", IMAGE, "--out", str(archive), "--busybox"],
-        check=True, timeout=120,
+        check=True,
+        timeout=120,
     )
     return archive
 
@@ -45,8 +46,13 @@ def device(
     }
     api_client = connect(KubernetesSettings(kubeconfig=cluster.kubeconfig))
     device = Device(
-        start_daemon, tmp_path / "daemon", sections, namespace, cluster.containerd_address,
-        volumes, api_client,
+        start_daemon,
+        tmp_path / "daemon",
+        sections,
+        namespace,
+        cluster.containerd_address,
+        volumes,
+        api_client,
     )
     device.launch()
     yield device

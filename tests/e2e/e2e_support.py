@@ -120,7 +120,10 @@ class Device:
     def images(self) -> set[str]:
         listed = subprocess.run(
             ["ctr", "--address", self.containerd_address, "-n", "k8s.io", "images", "ls", "-q"],
-            check=True, capture_output=True, text=True, timeout=30,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         return set(listed.stdout.split())
 
@@ -128,5 +131,7 @@ class Device:
         subprocess.run(
             ["ctr", "--address", self.containerd_address, "-n", "k8s.io", "images", "rm", IMAGE],
             # Absent already when the test removed it through NETCONF.
-            check=False, capture_output=True, timeout=30,
+            check=False,
+            capture_output=True,
+            timeout=30,
         )

@@ -27,7 +27,9 @@ def test_an_app_added_over_netconf_becomes_a_deployment_with_exactly_its_fields(
     assert container.image == IMAGE
     assert container.image_pull_policy == "Never"
     assert [(e.name, e.value) for e in container.env] == [("GREETING", "hello"), ("MODE", "demo")]
-    assert [(p.name, p.container_port, p.protocol) for p in container.ports] == [("http", 8080, "TCP")]
+    assert [(p.name, p.container_port, p.protocol) for p in container.ports] == [
+        ("http", 8080, "TCP")
+    ]
     assert container.resources.limits == {"cpu": "250m", "memory": "67108864"}
     assert deployment.metadata.labels["app.kubernetes.io/managed-by"] == "k3s-netconf"
 
@@ -35,8 +37,12 @@ def test_an_app_added_over_netconf_becomes_a_deployment_with_exactly_its_fields(
 def test_get_reports_the_running_pod_with_its_ip_and_readiness(device: Device):
     device.edit(image_xml() + app_xml("web", WEB))
 
-    pod = device.wait_for_pod("web", lambda p: p.findtext(f"{{{KA}}}phase") == "Running"
-                              and p.findtext(f"{{{KA}}}ready") == "true")
+    pod = device.wait_for_pod(
+        "web",
+        lambda p: (
+            p.findtext(f"{{{KA}}}phase") == "Running" and p.findtext(f"{{{KA}}}ready") == "true"
+        ),
+    )
     assert pod.findtext(f"{{{KA}}}pod-ip")
     assert pod.findtext(f"{{{KA}}}node")
     assert pod.findtext(f"{{{KA}}}container/{{{KA}}}state") == "running"
@@ -48,7 +54,9 @@ def test_a_crashing_container_shows_its_restarts_and_exit_code(device: Device):
     crash = "<command>sh</command><args>-c</args><args>echo bye; exit 3</args>"
     device.edit(image_xml() + app_xml("crash", crash))
 
-    pod = device.wait_for_pod("crash", lambda p: int(p.findtext(f"{{{KA}}}restart-count") or 0) >= 1)
+    pod = device.wait_for_pod(
+        "crash", lambda p: int(p.findtext(f"{{{KA}}}restart-count") or 0) >= 1
+    )
     assert pod.findtext(f"{{{KA}}}last-termination/{{{KA}}}exit-code") == "3"
     assert pod.findtext(f"{{{KA}}}last-termination/{{{KA}}}reason") == "Error"
 
@@ -82,7 +90,9 @@ def test_the_configuration_survives_a_restart_of_the_daemon(device: Device):
 
     device.restart()
 
-    assert etree.tostring(device.get_config(), method="c14n") == etree.tostring(before, method="c14n")
+    assert etree.tostring(device.get_config(), method="c14n") == etree.tostring(
+        before, method="c14n"
+    )
     assert device.deployments() == {"web"}
 
 
@@ -90,13 +100,25 @@ def test_the_configuration_survives_a_restart_of_the_daemon(device: Device):
     ("bad", "tag", "path_end"),
     [
         (app_xml("Web", ""), "invalid-value", "ka:app[ka:name='Web']/ka:name"),
-        (app_xml("web", "<port><name>p</name><container-port>70000</container-port></port>"),
-         "invalid-value", "ka:port[ka:name='p']/ka:container-port"),
-        (app_xml("web", "<resources><memory-limit>lots</memory-limit></resources>"),
-         "invalid-value", "ka:memory-limit"),
-        (app_xml("web", "<volume><name>etc</name><host-path>/etc</host-path>"
-                        "<mount-path>/host-etc</mount-path></volume>"),
-         "invalid-value", "ka:volume[ka:name='etc']/ka:host-path"),
+        (
+            app_xml("web", "<port><name>p</name><container-port>70000</container-port></port>"),
+            "invalid-value",
+            "ka:port[ka:name='p']/ka:container-port",
+        ),
+        (
+            app_xml("web", "<resources><memory-limit>lots</memory-limit></resources>"),
+            "invalid-value",
+            "ka:memory-limit",
+        ),
+        (
+            app_xml(
+                "web",
+                "<volume><name>etc</name><host-path>/etc</host-path>"
+                "<mount-path>/host-etc</mount-path></volume>",
+            ),
+            "invalid-value",
+            "ka:volume[ka:name='etc']/ka:host-path",
+        ),
     ],
     ids=["capital-name", "port-70000", "memory-lots", "host-path-outside"],
 )
@@ -109,7 +131,9 @@ def test_bad_input_gets_an_rpc_error_and_changes_nothing(device: Device, bad, ta
 
     assert e.value.tag == tag
     assert e.value.path.endswith(path_end)
-    assert etree.tostring(device.get_config(), method="c14n") == etree.tostring(before, method="c14n")
+    assert etree.tostring(device.get_config(), method="c14n") == etree.tostring(
+        before, method="c14n"
+    )
     assert device.deployments() == deployments
 
 
@@ -117,7 +141,9 @@ def test_a_spec_the_api_server_rejects_is_an_rpc_error_and_the_commit_is_undone(
     # The model bounds no env value; the API server refuses a request body beyond 3 MiB.
     huge = "x" * (3 * 1024 * 1024 + 1)
     with pytest.raises(RPCError) as e:
-        device.edit(image_xml() + app_xml("huge", f"<env><name>BLOB</name><value>{huge}</value></env>"))
+        device.edit(
+            image_xml() + app_xml("huge", f"<env><name>BLOB</name><value>{huge}</value></env>")
+        )
 
     assert e.value.tag == "too-big"
     assert e.value.path == "/ka:apps/ka:app[ka:name='huge']"
@@ -129,7 +155,8 @@ def test_a_spec_the_api_server_rejects_is_an_rpc_error_and_the_commit_is_undone(
 def test_two_volumes_on_one_mount_path_are_refused_by_the_model(device: Device):
     volumes = "".join(
         f"<volume><name>v{i}</name><host-path>{device.volume_root}/v{i}</host-path>"
-        f"<mount-path>/data</mount-path></volume>" for i in (1, 2)
+        f"<mount-path>/data</mount-path></volume>"
+        for i in (1, 2)
     )
     with pytest.raises(RPCError) as e:
         device.edit(image_xml() + app_xml("twice", volumes))
@@ -146,7 +173,9 @@ def test_removing_an_image_that_an_app_uses_is_refused(device: Device):
     assert e.value.tag == "in-use"
 
     with pytest.raises(RPCError) as e:
-        device.edit(f'<images xmlns="{KA}"><image nc:operation="delete"><name>{IMAGE}</name></image></images>')
+        device.edit(
+            f'<images xmlns="{KA}"><image nc:operation="delete"><name>{IMAGE}</name></image></images>'
+        )
     assert e.value.tag == "data-missing"
     assert IMAGE in device.images()
 
@@ -158,8 +187,12 @@ def test_the_restart_action_replaces_the_pod(device: Device):
 
     rpc(device.manager, _action("web", "<restart/>"))
 
-    device.wait_for_pod("web", lambda p: p.findtext(f"{{{KA}}}name") != first_name
-                        and p.findtext(f"{{{KA}}}phase") == "Running")
+    device.wait_for_pod(
+        "web",
+        lambda p: (
+            p.findtext(f"{{{KA}}}name") != first_name and p.findtext(f"{{{KA}}}phase") == "Running"
+        ),
+    )
 
 
 WEB = (
@@ -181,10 +214,14 @@ def _action(app: str, body: str) -> str:
 
 def test_create_of_an_app_that_exists_is_data_exists_and_leaves_it_as_it_was(device: Device):
     device.edit(image_xml() + app_xml("web", "<replicas>1</replicas>"))
-    generation = device.apps_api.read_namespaced_deployment("web", device.namespace).metadata.generation
+    generation = device.apps_api.read_namespaced_deployment(
+        "web", device.namespace
+    ).metadata.generation
 
     with pytest.raises(RPCError) as e:
-        device.edit(app_xml("web", "<replicas>2</replicas>").replace("<app>", '<app nc:operation="create">'))
+        device.edit(
+            app_xml("web", "<replicas>2</replicas>").replace("<app>", '<app nc:operation="create">')
+        )
 
     assert (e.value.type, e.value.tag) == ("application", "data-exists")
     deployment = device.apps_api.read_namespaced_deployment("web", device.namespace)

@@ -43,21 +43,28 @@ def test_an_element_in_an_unknown_namespace_is_unknown_namespace_not_ok(session)
 
 def test_delete_of_a_missing_app_is_data_missing(session):
     with pytest.raises(RPCError) as e:
-        edit(session, f'<apps xmlns="{KA}"><app nc:operation="delete"><name>nope</name></app></apps>')
+        edit(
+            session, f'<apps xmlns="{KA}"><app nc:operation="delete"><name>nope</name></app></apps>'
+        )
     assert (e.value.type, e.value.tag) == ("application", "data-missing")
     assert e.value.path == "/ka:apps/ka:app[ka:name='nope']"
 
 
 def test_remove_of_a_missing_app_is_ok_and_creates_nothing(session):
-    reply = edit(session, f'<apps xmlns="{KA}"><app nc:operation="remove"><name>nope</name></app></apps>')
+    reply = edit(
+        session, f'<apps xmlns="{KA}"><app nc:operation="remove"><name>nope</name></app></apps>'
+    )
     assert reply.ok
     assert empty(session)
 
 
 def test_default_operation_none_on_a_missing_app_is_data_missing(session):
     with pytest.raises(RPCError) as e:
-        edit(session, f'<apps xmlns="{KA}"><app><name>nope</name><replicas>2</replicas></app></apps>',
-             default_operation="none")
+        edit(
+            session,
+            f'<apps xmlns="{KA}"><app><name>nope</name><replicas>2</replicas></app></apps>',
+            default_operation="none",
+        )
     assert e.value.tag == "data-missing"
     assert empty(session)
 
@@ -70,8 +77,10 @@ def test_an_operation_attribute_without_the_netconf_namespace_is_unknown_attribu
 
 
 def test_an_invalid_value_names_its_path_and_changes_nothing(session):
-    app = (f'<apps xmlns="{KA}"><app><name>Web</name><image>docker.io/library/busybox:1.36</image>'
-           "</app></apps>")
+    app = (
+        f'<apps xmlns="{KA}"><app><name>Web</name><image>docker.io/library/busybox:1.36</image>'
+        "</app></apps>"
+    )
     with pytest.raises(RPCError) as e:
         edit(session, app)
     assert e.value.tag == "invalid-value"
@@ -80,8 +89,10 @@ def test_an_invalid_value_names_its_path_and_changes_nothing(session):
 
 
 def test_an_edit_that_needs_the_cluster_fails_cleanly_and_the_session_goes_on(session):
-    image = (f'<images xmlns="{KA}"><image><name>docker.io/library/busybox:1.36</name>'
-             "<archive>busybox.tar</archive></image></images>")
+    image = (
+        f'<images xmlns="{KA}"><image><name>docker.io/library/busybox:1.36</name>'
+        "<archive>busybox.tar</archive></image></images>"
+    )
     with pytest.raises(RPCError) as e:
         edit(session, image)
     assert e.value.tag in ("operation-failed", "invalid-value")
@@ -89,8 +100,10 @@ def test_an_edit_that_needs_the_cluster_fails_cleanly_and_the_session_goes_on(se
 
 
 def test_the_error_path_prefix_is_declared_where_the_client_reads_it(session):
-    app = (f'<apps xmlns="{KA}"><app><name>Web</name><image>docker.io/library/busybox:1.36</image>'
-           "</app></apps>")
+    app = (
+        f'<apps xmlns="{KA}"><app><name>Web</name><image>docker.io/library/busybox:1.36</image>'
+        "</app></apps>"
+    )
     with pytest.raises(RPCError) as e:
         edit(session, app)
     path = e.value.xml.find(f"{{{NC}}}error-path")

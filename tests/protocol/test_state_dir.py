@@ -3,7 +3,6 @@
 import subprocess
 
 import pytest
-
 from conftest import daemon_command
 
 pytestmark = pytest.mark.protocol
@@ -14,13 +13,17 @@ def test_a_second_daemon_on_the_same_state_folder_refuses_to_start(start_daemon,
 
     (tmp_path / "second").mkdir()
     (tmp_path / "second" / "settings.toml").write_text(
-        (tmp_path / "first" / "settings.toml").read_text().replace(
-            'state_dir = "state"', f'state_dir = "{tmp_path / "first" / "state"}"'
-        )
+        (tmp_path / "first" / "settings.toml")
+        .read_text()
+        .replace('state_dir = "state"', f'state_dir = "{tmp_path / "first" / "state"}"')
     )
     second = subprocess.run(
         [*daemon_command(), "--settings", str(tmp_path / "second" / "settings.toml")],
-        capture_output=True, text=True, timeout=30, cwd=tmp_path / "second",
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=tmp_path / "second",
     )
 
     assert second.returncode == 1

@@ -10,7 +10,9 @@ from k3s_netconf.datastore.store import empty_tree
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 KA = schema.APPS_NS
 BUSYBOX = "docker.io/library/busybox:1.36"
-IMAGE = f'<images xmlns="{KA}"><image><name>{BUSYBOX}</name><archive>bb.tar</archive></image></images>'
+IMAGE = (
+    f'<images xmlns="{KA}"><image><name>{BUSYBOX}</name><archive>bb.tar</archive></image></images>'
+)
 
 
 def app_xml(name: str, extra: str = "", attrs: str = "") -> str:
@@ -58,13 +60,17 @@ def test_delete_of_a_missing_entry_is_data_missing(store):
 
 
 def test_remove_of_a_missing_entry_is_accepted_and_creates_nothing(store):
-    config = store.edit(f'<apps xmlns="{KA}"><app nc:operation="remove"><name>nope</name></app></apps>')
+    config = store.edit(
+        f'<apps xmlns="{KA}"><app nc:operation="remove"><name>nope</name></app></apps>'
+    )
     assert set(config.apps) == {"web"}
 
 
 def test_default_operation_none_touching_a_missing_entry_is_data_missing(store):
     with pytest.raises(errors.DataMissing):
-        store.edit(f'<apps xmlns="{KA}"><app><name>nope</name><replicas>2</replicas></app></apps>', "none")
+        store.edit(
+            f'<apps xmlns="{KA}"><app><name>nope</name><replicas>2</replicas></app></apps>', "none"
+        )
 
 
 def test_an_operation_attribute_without_the_netconf_namespace_is_refused(store):
@@ -87,13 +93,17 @@ def test_replace_drops_children_the_edit_does_not_name(store):
 
 
 def test_merge_keeps_children_the_edit_does_not_name(store):
-    config = store.edit(f'<apps xmlns="{KA}"><app><name>web</name><replicas>3</replicas></app></apps>')
+    config = store.edit(
+        f'<apps xmlns="{KA}"><app><name>web</name><replicas>3</replicas></app></apps>'
+    )
     assert config.apps["web"].env == (("A", "1"),)
 
 
 def test_a_port_beyond_65535_is_an_invalid_value_at_its_path(store):
     with pytest.raises(errors.InvalidValue) as e:
-        store.edit(app_xml("web", "<port><name>http</name><container-port>70000</container-port></port>"))
+        store.edit(
+            app_xml("web", "<port><name>http</name><container-port>70000</container-port></port>")
+        )
     assert e.value.path.endswith("ka:port[ka:name='http']/ka:container-port")
 
 
@@ -109,7 +119,9 @@ def test_an_app_without_its_mandatory_image_is_data_missing(store):
 
 def test_deleting_an_image_that_an_app_uses_is_refused_by_the_leafref(store):
     with pytest.raises(errors.DataMissing) as e:
-        store.edit(f'<images xmlns="{KA}"><image nc:operation="delete"><name>{BUSYBOX}</name></image></images>')
+        store.edit(
+            f'<images xmlns="{KA}"><image nc:operation="delete"><name>{BUSYBOX}</name></image></images>'
+        )
     assert e.value.app_tag == "instance-required"
 
 
@@ -121,13 +133,20 @@ def test_a_forwarding_rule_to_a_port_the_app_lacks_is_refused(store):
 
 def test_a_limit_below_its_request_breaks_the_must_rule(store):
     with pytest.raises(errors.OperationFailed) as e:
-        store.edit(app_xml("web", "<resources><cpu-request>200</cpu-request><cpu-limit>100</cpu-limit></resources>"))
+        store.edit(
+            app_xml(
+                "web",
+                "<resources><cpu-request>200</cpu-request><cpu-limit>100</cpu-limit></resources>",
+            )
+        )
     assert e.value.app_tag == "must-violation"
 
 
 def test_choosing_another_probe_kind_replaces_the_previous_one(store):
     store.edit(app_xml("web", "<liveness-probe><tcp-port>80</tcp-port></liveness-probe>"))
-    config = store.edit(app_xml("web", "<liveness-probe><exec-command>true</exec-command></liveness-probe>"))
+    config = store.edit(
+        app_xml("web", "<liveness-probe><exec-command>true</exec-command></liveness-probe>")
+    )
     probe = config.apps["web"].liveness_probe
     assert probe.tcp_port is None and probe.exec_command == ("true",)
 
@@ -146,7 +165,8 @@ def test_an_element_outside_the_model_is_unknown_element(store):
 def test_two_volumes_on_one_mount_path_break_the_unique_rule(store):
     volumes = "".join(
         f"<volume><name>v{i}</name><host-path>/cfg/v{i}</host-path><mount-path>/data</mount-path>"
-        "</volume>" for i in (1, 2)
+        "</volume>"
+        for i in (1, 2)
     )
     with pytest.raises(errors.OperationFailed) as e:
         store.edit(app_xml("web", volumes))

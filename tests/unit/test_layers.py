@@ -9,10 +9,21 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "k3s_netconf"
 
 # Package (or module) -> project modules and outside libraries it must never import.
 FORBIDDEN = {
-    "protocol": ["k3s_netconf.kube", "k3s_netconf.datastore", "k3s_netconf.images",
-                 "k3s_netconf.planning", "kubernetes"],
-    "planning": ["k3s_netconf.kube", "k3s_netconf.images", "k3s_netconf.protocol", "lxml",
-                 "kubernetes", "subprocess"],
+    "protocol": [
+        "k3s_netconf.kube",
+        "k3s_netconf.datastore",
+        "k3s_netconf.images",
+        "k3s_netconf.planning",
+        "kubernetes",
+    ],
+    "planning": [
+        "k3s_netconf.kube",
+        "k3s_netconf.images",
+        "k3s_netconf.protocol",
+        "lxml",
+        "kubernetes",
+        "subprocess",
+    ],
     "kube": ["k3s_netconf.protocol", "k3s_netconf.datastore", "lxml"],
     "images": ["k3s_netconf.protocol", "k3s_netconf.datastore", "k3s_netconf.kube", "lxml"],
     "datastore": ["k3s_netconf.protocol", "k3s_netconf.kube", "k3s_netconf.images", "kubernetes"],

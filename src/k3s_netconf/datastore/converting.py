@@ -84,5 +84,8 @@ def _probe(raw: Raw | None) -> desired.Probe | None:
 
 def _rule(raw: Raw) -> desired.ForwardRule:
     return desired.ForwardRule(
-        protocol=raw["protocol"], external_port=raw["external-port"], app=raw["app"], port=raw["port"]
+        protocol=raw["protocol"],
+        external_port=raw["external-port"],
+        app=raw["app"],
+        port=raw["port"],
     )

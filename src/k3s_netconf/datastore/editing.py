@@ -33,7 +33,11 @@ def prune(element: etree._Element, node: Node) -> bool:
     for child in list(element):
         child_node = node.child(*_split(child.tag))
         if child_node is not None and child_node.kind in ("container", "list"):
-            if prune(child, child_node) and child_node.kind == "container" and not child_node.presence:
+            if (
+                prune(child, child_node)
+                and child_node.kind == "container"
+                and not child_node.presence
+            ):
                 element.remove(child)
     return len(element) == 0
 
@@ -78,24 +82,30 @@ class _Editor:
         if not namespace:
             raise errors.UnknownElement(
                 f"{name!r} has no namespace; configuration elements need the model's namespace",
-                path=where, info={"bad-element": name}, error_type="application",
+                path=where,
+                info={"bad-element": name},
+                error_type="application",
             )
         if not parent.yang.parent and not self.schema.knows_namespace(namespace):
             raise errors.UnknownNamespace(
                 f"the namespace {namespace!r} of {name!r} is not one this server knows",
-                path=where, info={"bad-element": name, "bad-namespace": namespace},
+                path=where,
+                info={"bad-element": name, "bad-namespace": namespace},
                 error_type="application",
             )
 
         node = parent.child(namespace, name)
         if node is None:
             raise errors.UnknownElement(
-                f"{name!r} is not part of the model here", path=where,
-                info={"bad-element": name}, error_type="application",
+                f"{name!r} is not part of the model here",
+                path=where,
+                info={"bad-element": name},
+                error_type="application",
             )
         if not node.config:
             raise errors.InvalidValue(
-                f"{name!r} is state data and cannot be configured", path=where,
+                f"{name!r} is state data and cannot be configured",
+                path=where,
                 info={"bad-element": name},
             )
         return node
@@ -188,7 +198,8 @@ class _Editor:
                 raise errors.MissingElement(
                     f"{node.name!r} entries are identified by {key!r}, which is missing",
                     path=f"{path}/{paths.step(node.namespace, node.name)}",
-                    info={"bad-element": key}, error_type="application",
+                    info={"bad-element": key},
+                    error_type="application",
                 )
             keys[key] = leaf.text.strip()
         return keys
@@ -288,7 +299,8 @@ def _find_entry(target: etree._Element, node: Node, keys: dict[str, str]) -> etr
 def _leaf_value(edit: etree._Element, node: Node, where: str) -> str:
     if any(isinstance(c.tag, str) for c in edit):
         raise errors.InvalidValue(
-            f"{node.name!r} is a leaf and holds a value, not elements", path=where,
+            f"{node.name!r} is a leaf and holds a value, not elements",
+            path=where,
             info={"bad-element": node.name},
         )
     return (edit.text or "").strip()

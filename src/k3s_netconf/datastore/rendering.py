@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lxml import etree
 
@@ -53,7 +53,10 @@ def _pod(pod: observed.PodState) -> etree._Element:
 
 
 def image_state(
-    present: bool | None, digest: str | None, size: int | None, imported_at: datetime | None,
+    present: bool | None,
+    digest: str | None,
+    size: int | None,
+    imported_at: datetime | None,
     last_error: str | None,
 ) -> etree._Element:
     element = _element("state")
@@ -101,6 +104,6 @@ def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(value)

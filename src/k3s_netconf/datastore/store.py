@@ -42,7 +42,10 @@ class Datastore:
         self.config = converting.config(validating.config_values(self.schema, tree))
         logger.info(
             "Loaded the configuration from %r: %d image(s), %d app(s), %d forwarding rule(s).",
-            str(self.path), len(self.config.images), len(self.config.apps), len(self.config.rules),
+            str(self.path),
+            len(self.config.images),
+            len(self.config.apps),
+            len(self.config.rules),
         )
 
     def edited(self, config: etree._Element, default_operation: str) -> Candidate:

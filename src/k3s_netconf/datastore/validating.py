@@ -16,7 +16,8 @@ from yangson.enumerations import ContentType
 from yangson.instance import RootNode
 
 from k3s_netconf import errors
-from k3s_netconf.schema import APPS_MODULE, PREFIXES, Schema
+from k3s_netconf.paths import PREFIXES
+from k3s_netconf.schema import APPS_MODULE, Schema
 
 _MODULE_PREFIX = {APPS_MODULE: next(iter(PREFIXES))}
 _STEP = re.compile(r"/(?:(?P<module>[\w.-]+):)?(?P<name>[\w.-]+)(?P<predicates>(?:\[[^\]]*\])*)")
@@ -61,7 +62,9 @@ def _from_validation_error(e: yx.ValidationError) -> errors.NetconfError:
     detail = f": {e.message}" if e.message else ""
 
     if isinstance(e, yx.YangTypeError):
-        return errors.InvalidValue(f"{_value_of(e)} is not a valid {_name_of(path)}{detail}", path=path)
+        return errors.InvalidValue(
+            f"{_value_of(e)} is not a valid {_name_of(path)}{detail}", path=path
+        )
     if isinstance(e, yx.SchemaError) and e.tag == "missing-data":
         return errors.DataMissing(f"a mandatory node is missing{detail}", path=path)
 
@@ -103,7 +106,7 @@ def _route(route: object) -> str:
     for m in _STEP.finditer(text):
         prefix = _MODULE_PREFIX.get(m["module"] or APPS_MODULE, m["module"])
         predicates = _PREDICATE.sub(
-            lambda p: f"[{prefix}:{p['key']}='{p['value']}']", m["predicates"]
+            lambda p, prefix=prefix: f"[{prefix}:{p['key']}='{p['value']}']", m["predicates"]
         )
         out.append(f"/{prefix}:{m['name']}{predicates}")
     return "".join(out) or "/"
