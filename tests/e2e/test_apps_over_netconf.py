@@ -34,14 +34,20 @@ def test_an_app_added_over_netconf_becomes_a_deployment_with_exactly_its_fields(
     assert deployment.metadata.labels["app.kubernetes.io/managed-by"] == "k3s-netconf"
 
 
-def test_get_reports_the_running_pod_with_its_ip_and_readiness(device: Device):
+def test_get_reports_the_running_pod_with_its_ip_and_readiness(device: Device, record_timing):
+    started = time.monotonic()
     device.edit(image_xml() + app_xml("web", WEB))
+    committed = time.monotonic()
 
     pod = device.wait_for_pod(
         "web",
         lambda p: (
             p.findtext(f"{{{KA}}}phase") == "Running" and p.findtext(f"{{{KA}}}ready") == "true"
         ),
+    )
+    record_timing("edit-config adding an image and an app, until <ok/>", committed - started)
+    record_timing(
+        "edit-config sent until get shows the Pod Running and ready", time.monotonic() - started
     )
     assert pod.findtext(f"{{{KA}}}pod-ip")
     assert pod.findtext(f"{{{KA}}}node")
