@@ -13,6 +13,7 @@ import threading
 
 from kubernetes import client
 
+from k3s_netconf import errors
 from k3s_netconf.kube.connection import connect
 from k3s_netconf.kube.watching import WatchCache
 from k3s_netconf.kube.workloads import Workloads
@@ -32,13 +33,18 @@ class Cluster:
         self._cache: WatchCache | None = None
 
     def start(self) -> None:
-        """Start watching the cluster; a cluster that cannot be reached yet is retried."""
+        """Start watching the cluster; without a usable kubeconfig yet, ``watch`` is retried."""
         try:
-            api_client = self._client()
-        except Exception as e:
-            logger.warning("Cannot watch the cluster: %s", e)
-            return
-        self._cache = WatchCache(api_client, self.settings)
+            self.watch()
+        except errors.NetconfError as e:
+            logger.warning("Cannot watch the cluster yet: %s", e.message)
+
+    def watch(self) -> None:
+        """Start the watch cache unless it runs; raises when no API client can be made."""
+        with self._guard:
+            if self._cache is not None:
+                return
+            self._cache = WatchCache(self._client_locked(), self.settings)
         self._cache.start()
 
     def stop(self) -> None:
@@ -64,10 +70,6 @@ class Cluster:
     @property
     def cache(self) -> WatchCache | None:
         return self._cache
-
-    def _client(self) -> client.ApiClient:
-        with self._guard:
-            return self._client_locked()
 
     def _client_locked(self) -> client.ApiClient:
         if self._api_client is None:

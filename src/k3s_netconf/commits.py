@@ -117,6 +117,7 @@ class Commits:
 
     def reconcile(self) -> None:
         """Bring the cluster and the image store to the running configuration."""
+        self.cluster.watch()
         with self._commit_lock:
             config = self.running.config
             owned = self.cluster.workloads().owned_apps()
