@@ -89,9 +89,39 @@ class ForwardRule:
 
 
 @dataclass(frozen=True)
+class Forward:
+    """A forwarding rule with its app's port looked up: what the forwarding table is made of."""
+
+    protocol: str
+    external_port: int
+    app: str
+    port: str
+    container_port: int
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, each list keyed as in the model."""
 
     images: dict[str, Image] = field(default_factory=dict)
     apps: dict[str, App] = field(default_factory=dict)
     rules: dict[tuple[str, int], ForwardRule] = field(default_factory=dict)
+
+    def forwards(self) -> tuple[Forward, ...]:
+        """Every rule with its container port, in key order.
+
+        The model's leafrefs guarantee the app and port exist in a validated configuration;
+        a rule that lacks them anyway has nothing to forward to and is left out.
+        """
+        found = []
+        for key in sorted(self.rules):
+            rule = self.rules[key]
+            app = self.apps.get(rule.app)
+            port = app.port(rule.port) if app is not None else None
+            if port is not None:
+                found.append(
+                    Forward(
+                        rule.protocol, rule.external_port, rule.app, rule.port, port.container_port
+                    )
+                )
+        return tuple(found)

@@ -60,3 +60,23 @@ class NodeState:
     allocatable_cpu: int | None = None  # millicores
     allocatable_memory: int | None = None  # bytes
     allocatable_ephemeral_storage: int | None = None  # bytes
+
+
+@dataclass(frozen=True)
+class RuleState:
+    """A forwarding rule as the installed table has it; inactive rules have no target."""
+
+    target_address: str | None = None
+    target_port: int | None = None
+    active: bool = False
+    packets: int | None = None
+    bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class ForwardingState:
+    """Whether port forwarding can work: the address it listens on and what stands in its way."""
+
+    management_address: str | None = None
+    table_installed: bool = False
+    problems: tuple[str, ...] = ()

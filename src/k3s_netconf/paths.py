@@ -31,6 +31,10 @@ def image(name: str) -> str:
     return entry(f"/{step(APPS_NS, 'images')}", APPS_NS, "image", {"name": name})
 
 
+def forwarding() -> str:
+    return f"/{step(APPS_NS, 'port-forwarding')}"
+
+
 def quote(value: str) -> str:
     if "'" not in value:
         return f"'{value}'"

@@ -8,7 +8,10 @@ typo in a settings file is reported instead of silently ignored.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +92,44 @@ class VolumeSettings:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    """Where port forwarding is installed and how the management side reaches the Pods.
+
+    The defaults follow OcNOS: the management interface in one network namespace, K3s and its
+    CNI bridge in another, joined by a veth pair. An empty namespace means the namespace the
+    daemon runs in, so on a plain Linux host both can be empty and the veth names too.
+    """
+
+    # The namespace of the management interface; the forwarding table is installed here.
+    management_namespace: str = "zebosfib1"
+    # The interface external clients reach the device on.
+    management_interface: str = "eth0"
+    # The IPv4 address rules forward from; empty: the interface's first IPv4 address.
+    management_address: str = ""
+    # The namespace K3s and its CNI bridge run in.
+    cluster_namespace: str = "zebosfib0"
+    # The veth pair between the two namespaces, by the end in each; both empty: no veth, as
+    # when both namespaces are the same.
+    management_veth: str = "fib1veth"
+    cluster_veth: str = "fib0veth"
+    # Addresses of the two ends, with prefix length. The Pod CIDR is routed via the cluster
+    # end's address. An empty cluster address means that end is a port of the cluster's
+    # bridge: the management end then takes an address inside the Pod CIDR.
+    management_veth_address: str = "100.64.254.1/30"
+    cluster_veth_address: str = "100.64.254.2/30"
+    # The Pods' addresses (K3s's default); the management namespace needs a route to it.
+    pod_cidr: str = "10.42.0.0/16"
+    # False: only check the veth pair, its addresses, the route and IPv4 forwarding, and report
+    # what is missing. True: also create what is missing (never the namespaces).
+    create_missing: bool = False
+    # The one nftables table (family ip) the plugin owns in the management namespace.
+    table: str = "k3s_netconf"
+
+    def __post_init__(self) -> None:
+        _check_network(self)
+
+
+@dataclass(frozen=True)
 class LogSettings:
     """The daemon's own log."""
 
@@ -103,8 +144,53 @@ class Settings:
     kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
     images: ImageSettings = field(default_factory=ImageSettings)
     volumes: VolumeSettings = field(default_factory=VolumeSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
     log: LogSettings = field(default_factory=LogSettings)
     users: tuple[User, ...] = ()
+
+
+def _check_network(network: NetworkSettings) -> None:
+    # Names end up in nft scripts, netlink requests and paths: refuse anything odd up front.
+    for key in ("management_namespace", "cluster_namespace"):
+        _check_name(network, key, _NAMESPACE_NAME)
+    for key in ("management_interface", "management_veth", "cluster_veth"):
+        _check_name(network, key, _INTERFACE_NAME)
+    if not network.management_interface:
+        raise SettingsError("network.management_interface must not be empty")
+    if bool(network.management_veth) != bool(network.cluster_veth):
+        raise SettingsError("network.management_veth and network.cluster_veth are set together")
+    if not _TABLE_NAME.fullmatch(network.table):
+        raise SettingsError(f"network.table must be an nftables name, not {network.table!r}")
+
+    _check_ip(network, "management_address", ipaddress.IPv4Address)
+    _check_ip(network, "management_veth_address", ipaddress.IPv4Interface)
+    _check_ip(network, "cluster_veth_address", ipaddress.IPv4Interface)
+    try:
+        ipaddress.IPv4Network(network.pod_cidr)
+    except ValueError as e:
+        raise SettingsError(f"network.pod_cidr must be an IPv4 network: {e}") from e
+
+
+def _check_name(network: NetworkSettings, key: str, pattern: re.Pattern[str]) -> None:
+    value = getattr(network, key)
+    if value and not pattern.fullmatch(value):
+        raise SettingsError(f"network.{key} is not a usable name: {value!r}")
+
+
+def _check_ip(network: NetworkSettings, key: str, kind: Callable[[str], object]) -> None:
+    value = getattr(network, key)
+    if not value:
+        return
+    try:
+        kind(value)
+    except ValueError as e:
+        raise SettingsError(f"network.{key}: {e}") from e
+
+
+_NAMESPACE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
+# The kernel's limit is 15 bytes; '/' and blanks are refused by it, ':' confuses tools.
+_INTERFACE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,14}")
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
 
 def load(path: Path) -> Settings:
@@ -162,6 +248,8 @@ def _convert(f: dataclasses.Field[Any], value: Any, where: str, base: Path) -> A
         raise SettingsError(f"{where} must be a number, not {value!r}")
     if kind == "str" and not isinstance(value, str):
         raise SettingsError(f"{where} must be a string, not {value!r}")
+    if kind == "bool" and not isinstance(value, bool):
+        raise SettingsError(f"{where} must be true or false, not {value!r}")
     return float(value) if kind == "float" else value
 
 

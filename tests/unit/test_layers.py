@@ -27,6 +27,15 @@ FORBIDDEN = {
     "kube": ["k3s_netconf.protocol", "k3s_netconf.datastore", "lxml"],
     "images": ["k3s_netconf.protocol", "k3s_netconf.datastore", "k3s_netconf.kube", "lxml"],
     "datastore": ["k3s_netconf.protocol", "k3s_netconf.kube", "k3s_netconf.images", "kubernetes"],
+    "network": [
+        "k3s_netconf.protocol",
+        "k3s_netconf.datastore",
+        "k3s_netconf.kube",
+        "k3s_netconf.images",
+        "k3s_netconf.planning",
+        "lxml",
+        "kubernetes",
+    ],
     "desired.py": ["lxml", "kubernetes"],
     "observed.py": ["lxml", "kubernetes"],
 }
