@@ -15,7 +15,7 @@ from kubernetes import client
 
 from k3s_netconf import errors
 from k3s_netconf.kube.connection import connect
-from k3s_netconf.kube.watching import WatchCache
+from k3s_netconf.kube.watching import Subscriber, WatchCache
 from k3s_netconf.kube.workloads import Workloads
 from k3s_netconf.observed import AppState, NodeState
 from k3s_netconf.settings import KubernetesSettings
@@ -31,6 +31,7 @@ class Cluster:
         self._workloads: Workloads | None = None
         self._namespace_ready = False
         self._cache: WatchCache | None = None
+        self._subscribers: list[Subscriber] = []
 
     def start(self) -> None:
         """Start watching the cluster; without a usable kubeconfig yet, ``watch`` is retried."""
@@ -45,7 +46,16 @@ class Cluster:
             if self._cache is not None:
                 return
             self._cache = WatchCache(self._client_locked(), self.settings)
+            for callback in self._subscribers:
+                self._cache.subscribe(callback)
         self._cache.start()
+
+    def subscribe(self, callback: Subscriber) -> None:
+        """Hear of Pod changes from the watch cache, whenever it starts."""
+        with self._guard:
+            self._subscribers.append(callback)
+            if self._cache is not None:
+                self._cache.subscribe(callback)
 
     def stop(self) -> None:
         if self._cache is not None:
@@ -66,6 +76,10 @@ class Cluster:
 
     def node_state(self) -> NodeState:
         return self._cache.node() if self._cache is not None else NodeState()
+
+    def current(self) -> bool:
+        """Whether ``app_states`` is known to be up to date: the cache is listed and watching."""
+        return self._cache is not None and self._cache.reachable()
 
     @property
     def cache(self) -> WatchCache | None:

@@ -22,6 +22,7 @@ from k3s_netconf.executing import Executor, image_error_message
 from k3s_netconf.images.archive import resolve_archive
 from k3s_netconf.images.store import ImageInfo, ImageStore
 from k3s_netconf.kube.hostpaths import check_host_paths
+from k3s_netconf.network.forwarding import Forwarder
 from k3s_netconf.planning import planner
 from k3s_netconf.settings import Settings
 
@@ -50,8 +51,10 @@ class Commits:
         self.cluster = Cluster(settings.kubernetes)
         self.images = ImageStore.from_settings(settings.images)
         self.image_view = ImageView()
+        self.forwarder = Forwarder(settings.network, self.cluster.app_states, self.cluster.current)
         self.executor = Executor(
-            self.images, self.cluster.workloads, settings.images.folder, self._image_result
+            self.images, self.cluster.workloads, self.forwarder, settings.images.folder,
+            self._image_result,
         )
         self._commit_lock = threading.Lock()
         self._image_lock = threading.Lock()
@@ -59,12 +62,15 @@ class Commits:
         self._reconciler: threading.Thread | None = None
 
     def start(self) -> None:
+        self.cluster.subscribe(self.forwarder.pods_changed)
         self.cluster.start()
+        self.forwarder.start(self.running.config.forwards())
         self._reconciler = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
         self._reconciler.start()
 
     def stop(self) -> None:
         self._stopping.set()
+        self.forwarder.stop()
         self.cluster.stop()
 
     # The transaction

@@ -1,4 +1,5 @@
-"""Performing planned steps against the image store and the cluster, and taking them back.
+"""Performing planned steps against the image store, the cluster and the forwarding table,
+and taking them back.
 
 The executor is thin on purpose: the planner has decided what to do and what undoes it. On
 the first failure the steps already done are undone in reverse order; a failing undo is
@@ -15,7 +16,15 @@ from typing import Protocol
 
 from k3s_netconf import desired, errors, paths
 from k3s_netconf.images.archive import resolve_archive
-from k3s_netconf.planning.actions import Action, ApplyApp, DeleteApp, ImportImage, RemoveImage, Step
+from k3s_netconf.planning.actions import (
+    Action,
+    ApplyApp,
+    ApplyForwarding,
+    DeleteApp,
+    ImportImage,
+    RemoveImage,
+    Step,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +43,21 @@ class Workloads(Protocol):
     def delete(self, name: str) -> None: ...
 
 
+class Forwarding(Protocol):
+    def install(self, forwards: tuple[desired.Forward, ...]) -> None: ...
+
+
 class Executor:
     def __init__(
         self,
         images: Images,
         workloads: Callable[[], Workloads],
+        forwarding: Forwarding,
         images_folder: Path,
         on_image_result: Callable[[str, Exception | None], None] = lambda name, error: None,
     ) -> None:
         self._images = images
+        self._forwarding = forwarding
         # The cluster client is made on first use, so a daemon started while the API server
         # is away still serves its datastore.
         self._workloads = workloads
@@ -53,6 +68,7 @@ class Executor:
             RemoveImage: self._remove_image,  # type: ignore[dict-item]
             ApplyApp: self._apply_app,  # type: ignore[dict-item]
             DeleteApp: self._delete_app,  # type: ignore[dict-item]
+            ApplyForwarding: self._apply_forwarding,  # type: ignore[dict-item]
         }
 
     def run(self, steps: Sequence[Step]) -> None:
@@ -110,6 +126,9 @@ class Executor:
 
     def _delete_app(self, action: DeleteApp) -> None:
         self._workloads().delete(action.name)
+
+    def _apply_forwarding(self, action: ApplyForwarding) -> None:
+        self._forwarding.install(action.forwards)
 
 
 def image_error_message(error: Exception) -> str:

@@ -13,7 +13,7 @@ from lxml import etree
 from k3s_netconf import desired
 from k3s_netconf.commits import Commits
 from k3s_netconf.datastore import rendering
-from k3s_netconf.observed import NodeState
+from k3s_netconf.observed import NodeState, RuleState
 from k3s_netconf.schema import APPS_NS
 
 
@@ -30,6 +30,7 @@ class LiveState:
         data = copy.deepcopy(running.tree)
         self._join_apps(data)
         self._join_images(data)
+        self._join_forwarding(data)
         data.append(rendering.node_state(self._node(), requested(running.config)))
         return data
 
@@ -57,6 +58,20 @@ class LiveState:
                     last_error=failures.get(name),
                 )
             )
+
+    def _join_forwarding(self, data: etree._Element) -> None:
+        forwarder = self.commits.forwarder
+        container = data.find(_ka("port-forwarding"))
+        if container is None:
+            # Reported without rules too: whether forwarding could work is worth knowing first.
+            container = etree.SubElement(data, _ka("port-forwarding"), nsmap={None: APPS_NS})
+
+        states = forwarder.rule_states()
+        for rule in container.iterfind(_ka("rule")):
+            protocol = (rule.findtext(_ka("protocol")) or "").strip()
+            key = (protocol, int(rule.findtext(_ka("external-port")) or 0))
+            rule.append(rendering.rule_state(states.get(key, RuleState())))
+        container.append(rendering.forwarding_state(forwarder.state()))
 
     def _node(self) -> NodeState:
         return self.commits.cluster.node_state()

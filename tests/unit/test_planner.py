@@ -1,7 +1,14 @@
 """The planner turns two configurations into ordered, undoable steps, without any I/O."""
 
-from k3s_netconf.desired import App, Config, Image
-from k3s_netconf.planning.actions import ApplyApp, DeleteApp, ImportImage, RemoveImage, Step
+from k3s_netconf.desired import App, Config, Forward, ForwardRule, Image, Port
+from k3s_netconf.planning.actions import (
+    ApplyApp,
+    ApplyForwarding,
+    DeleteApp,
+    ImportImage,
+    RemoveImage,
+    Step,
+)
 from k3s_netconf.planning.planner import plan, reconcile
 
 BUSYBOX = Image("docker.io/library/busybox:1.36", "busybox.tar")
@@ -12,8 +19,16 @@ def app(name: str, image: Image = BUSYBOX, **kwargs) -> App:
     return App(name=name, image=image.name, **kwargs)
 
 
-def config(images=(), apps=()) -> Config:
-    return Config(images={i.name: i for i in images}, apps={a.name: a for a in apps})
+def config(images=(), apps=(), rules=()) -> Config:
+    return Config(
+        images={i.name: i for i in images},
+        apps={a.name: a for a in apps},
+        rules={(r.protocol, r.external_port): r for r in rules},
+    )
+
+
+HTTP = (Port("http", 80),)
+RULE = ForwardRule("tcp", 8080, "web", "http")
 
 
 def test_an_unchanged_configuration_needs_no_steps():
@@ -85,3 +100,40 @@ def test_reconcile_imports_missing_images_deletes_strays_and_applies_every_app()
         ApplyApp(app("web")),
         ApplyApp(app("api", NGINX)),
     ]
+
+
+def test_a_new_rule_is_one_table_step_after_the_apps_undone_by_the_old_table():
+    old = config([BUSYBOX], [app("web", ports=HTTP)])
+    new = config([BUSYBOX], [app("web", ports=HTTP)], [RULE])
+    assert plan(old, new, {BUSYBOX.name}) == [
+        Step(ApplyForwarding((Forward("tcp", 8080, "web", "http", 80),)), ApplyForwarding(()))
+    ]
+
+
+def test_a_rule_and_its_app_added_together_forward_after_the_app_is_applied():
+    new = config([BUSYBOX], [app("web", ports=HTTP)], [RULE])
+    actions = [s.action for s in plan(Config(), new, set())]
+    assert [type(a) for a in actions] == [ImportImage, ApplyApp, ApplyForwarding]
+
+
+def test_a_changed_container_port_replaces_the_table():
+    old = config([BUSYBOX], [app("web", ports=HTTP)], [RULE])
+    new = config([BUSYBOX], [app("web", ports=(Port("http", 8000),))], [RULE])
+    steps = plan(old, new, {BUSYBOX.name})
+    assert steps[-1] == Step(
+        ApplyForwarding((Forward("tcp", 8080, "web", "http", 8000),)),
+        ApplyForwarding((Forward("tcp", 8080, "web", "http", 80),)),
+    )
+
+
+def test_changing_an_app_without_touching_its_ports_leaves_the_table_alone():
+    old = config([BUSYBOX], [app("web", ports=HTTP)], [RULE])
+    new = config([BUSYBOX], [app("web", ports=HTTP, replicas=2)], [RULE])
+    assert [type(s.action) for s in plan(old, new, {BUSYBOX.name})] == [ApplyApp]
+
+
+def test_removing_every_rule_applies_an_empty_table():
+    old = config([BUSYBOX], [app("web", ports=HTTP)], [RULE])
+    new = config([BUSYBOX], [app("web", ports=HTTP)])
+    (step,) = plan(old, new, {BUSYBOX.name})
+    assert step.action == ApplyForwarding(())

@@ -68,6 +68,25 @@ def image_state(
     return element
 
 
+def rule_state(state: observed.RuleState) -> etree._Element:
+    element = _element("state")
+    _leaf(element, "target-address", state.target_address)
+    _leaf(element, "target-port", state.target_port)
+    _leaf(element, "active", state.active)
+    _leaf(element, "packets", state.packets)
+    _leaf(element, "bytes", state.bytes)
+    return element
+
+
+def forwarding_state(state: observed.ForwardingState) -> etree._Element:
+    element = _element("state")
+    _leaf(element, "management-address", state.management_address)
+    _leaf(element, "table-installed", state.table_installed)
+    for problem in state.problems:
+        _leaf(element, "problem", problem)
+    return element
+
+
 def node_state(node: observed.NodeState, requested: Mapping[str, int]) -> etree._Element:
     element = _element("node")
     _leaf(element, "name", node.name)

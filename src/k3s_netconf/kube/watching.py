@@ -45,7 +45,8 @@ STOP_JOIN_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class PodChange:
-    """A Pod changed phase or its container restarted; None stands for no Pod at all."""
+    """A Pod changed phase, restarted or changed where it can be reached; None stands for no
+    Pod at all."""
 
     previous: PodState | None
     current: PodState | None
@@ -63,6 +64,11 @@ class PodChange:
     def restarted(self) -> bool:
         before = self.previous.restart_count if self.previous is not None else 0
         return self.current is not None and self.current.restart_count > before
+
+    @property
+    def reach_changed(self) -> bool:
+        """Its address, readiness or deletion changed: what decides where traffic may go."""
+        return _reach(self.previous) != _reach(self.current)
 
 
 Subscriber = Callable[[PodChange], None]
@@ -174,9 +180,10 @@ class WatchCache:
             return self._changed.wait_for(predicate, timeout)
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Call ``callback`` on every phase change and restart of a Pod; returns an unsubscribe.
+        """Call ``callback`` on every phase change, restart and change of reach of a Pod.
 
-        The callback runs on a watch thread: it must be quick and must not wait for the cache.
+        Returns an unsubscribe. The callback runs on a watch thread: it must be quick and must
+        not wait for the cache. Subscribers that care about one kind of change check it.
         """
         with self._changed:
             self._subscribers.append(callback)
@@ -297,7 +304,7 @@ class WatchCache:
 
     def _pod_changed(self, previous: PodState | None, current: PodState | None) -> None:
         change = PodChange(previous, current)
-        if not (change.phase_changed or change.restarted):
+        if not (change.phase_changed or change.restarted or change.reach_changed):
             return
 
         with self._changed:
@@ -345,6 +352,10 @@ def _app_state(name: str, replicas: states.Replicas | None, pods: list[PodState]
 
 def _phase(pod: PodState | None) -> str | None:
     return pod.phase if pod is not None else None
+
+
+def _reach(pod: PodState | None) -> tuple[str | None, bool, bool] | None:
+    return (pod.pod_ip, pod.ready, pod.deleting) if pod is not None else None
 
 
 def _shut_down(response: Any) -> None:

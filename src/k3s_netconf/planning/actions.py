@@ -39,7 +39,17 @@ class DeleteApp:
         return f"delete app {self.name!r}"
 
 
-Action = ImportImage | RemoveImage | ApplyApp | DeleteApp
+@dataclass(frozen=True)
+class ApplyForwarding:
+    """Install the forwarding table for exactly these rules (none: remove the table)."""
+
+    forwards: tuple[desired.Forward, ...]
+
+    def __str__(self) -> str:
+        return f"apply the port forwarding table with {len(self.forwards)} rule(s)"
+
+
+Action = ImportImage | RemoveImage | ApplyApp | DeleteApp | ApplyForwarding
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,14 @@
 """From (old config, new config, what is observed) to an ordered list of steps.
 
 The order frees before it takes: images are imported first (apps need them), then removed
-apps are deleted (freeing CPU, memory and host ports), then apps are applied, and images
-are removed last (no app uses them any more). Every step carries its undo, computed from the
-old configuration, so a failed commit can be taken back in reverse order.
+apps are deleted (freeing CPU, memory and host ports), then apps are applied, then the
+forwarding table is replaced (its rules point at apps), and images are removed last (no app
+uses them any more). Every step carries its undo, computed from the old configuration, so a
+failed commit can be taken back in reverse order.
+
+The forwarding table is one step for all rules, because it is replaced whole. It is needed
+when a rule changes or when a port a rule points at changes its number; where the Pods of an
+app are is not the planner's business but the forwarder's, which follows them.
 """
 
 from __future__ import annotations
@@ -11,7 +16,14 @@ from __future__ import annotations
 from collections.abc import Set
 
 from k3s_netconf.desired import Config
-from k3s_netconf.planning.actions import ApplyApp, DeleteApp, ImportImage, RemoveImage, Step
+from k3s_netconf.planning.actions import (
+    ApplyApp,
+    ApplyForwarding,
+    DeleteApp,
+    ImportImage,
+    RemoveImage,
+    Step,
+)
 
 
 def plan(old: Config, new: Config, present_images: Set[str]) -> list[Step]:
@@ -20,6 +32,7 @@ def plan(old: Config, new: Config, present_images: Set[str]) -> list[Step]:
         *_image_imports(old, new, present_images),
         *_app_deletions(old, new),
         *_app_applications(old, new),
+        *_forwarding(old, new),
         *_image_removals(old, new),
     ]
 
@@ -30,6 +43,8 @@ def reconcile(new: Config, owned_apps: Set[str], present_images: Set[str]) -> li
     Applying an app that is already as configured changes nothing, so every app is applied;
     Deployments of ours that the configuration no longer has are deleted. Images that are
     present are left alone, since an image may have been imported outside the datastore.
+    The forwarding table is not among the steps: the forwarder renders it on start, once it
+    knows where the Pods are.
     """
     imports = [
         Step(ImportImage(image)) for name, image in new.images.items() if name not in present_images
@@ -72,6 +87,13 @@ def _app_applications(old: Config, new: Config) -> list[Step]:
             continue
         steps.append(Step(ApplyApp(app), ApplyApp(before) if before else DeleteApp(name)))
     return steps
+
+
+def _forwarding(old: Config, new: Config) -> list[Step]:
+    before, after = old.forwards(), new.forwards()
+    if before == after:
+        return []
+    return [Step(ApplyForwarding(after), ApplyForwarding(before))]
 
 
 def _image_removals(old: Config, new: Config) -> list[Step]:
