@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ import bcrypt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from daemons import daemon_command
 
 USER = "admin"
 PASSWORD = "correct horse ü"
@@ -160,12 +159,6 @@ def launch(
             env={**os.environ, "PYTHONFAULTHANDLER": "1"},
         )
     return Daemon(process, folder, _wait_until_ready(process, log_path, start), client_keys)
-
-
-def daemon_command() -> list[str]:
-    beside = Path(sys.executable).parent / "k3s-netconfd"
-    found = str(beside) if beside.exists() else shutil.which("k3s-netconfd")
-    return [found] if found else [sys.executable, "-m", "k3s_netconf.cli"]
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], log_path: Path, start: int) -> int:

@@ -3,7 +3,7 @@
 import subprocess
 
 import pytest
-from conftest import daemon_command
+from daemons import daemon_command
 
 pytestmark = pytest.mark.protocol
 
