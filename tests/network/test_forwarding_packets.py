@@ -11,6 +11,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
+from k3s_netconf import errors
+from k3s_netconf.desired import Forward
+from k3s_netconf.network.forwarding import Forwarder
+from k3s_netconf.observed import AppState, PodState
+from k3s_netconf.settings import NetworkSettings
 from network.topology import (
     CLUSTER_VETH_ADDRESS,
     ECHO_PORT,
@@ -20,12 +26,6 @@ from network.topology import (
     Lab,
     wait_for,
 )
-
-from k3s_netconf import errors
-from k3s_netconf.desired import Forward
-from k3s_netconf.network.forwarding import Forwarder
-from k3s_netconf.observed import AppState, PodState
-from k3s_netconf.settings import NetworkSettings
 
 pytestmark = pytest.mark.network
 

@@ -45,6 +45,11 @@ def run(*argv: str) -> str:
     return done.stdout
 
 
+def ip(command: str) -> str:
+    """``ip`` with its arguments written as on a command line (none of them has a blank)."""
+    return run("ip", *command.split())
+
+
 @dataclass
 class Lab:
     folder: Path
@@ -71,87 +76,42 @@ class Lab:
         for namespace in (self.client, self.management, self.cluster):
             self._namespace(namespace)
 
-        run(
-            "ip",
-            "-n",
-            self.client,
-            "link",
-            "add",
-            "cl0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "mg0",
-            "netns",
-            self.management,
-        )
+        ip(f"-n {self.client} link add cl0 type veth peer name mg0 netns {self.management}")
         self._address(self.client, "cl0", CLIENT_ADDRESS)
         self._address(self.management, "mg0", f"{MANAGEMENT_ADDRESS}/24")
 
-        run("ip", "-n", self.cluster, "link", "add", "br0", "type", "bridge")
+        ip(f"-n {self.cluster} link add br0 type bridge")
         self._address(self.cluster, "br0", BRIDGE_ADDRESS)
         # What K3s does in its namespace: it routes between its bridge and the rest.
         self.sysctl(self.cluster, "net/ipv4/conf/br0/forwarding=1")
 
     def connect(self) -> None:
         """The veth pair and route that the plugin would otherwise create."""
-        run(
-            "ip",
-            "-n",
-            self.management,
-            "link",
-            "add",
-            "fib1veth",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "fib0veth",
-            "netns",
-            self.cluster,
+        ip(
+            f"-n {self.management} link add fib1veth type veth peer name fib0veth netns "
+            f"{self.cluster}"
         )
         self._address(self.management, "fib1veth", MANAGEMENT_VETH_ADDRESS)
         self._address(self.cluster, "fib0veth", CLUSTER_VETH_ADDRESS)
-        run(
-            "ip",
-            "-n",
-            self.management,
-            "route",
-            "add",
-            POD_CIDR,
-            "via",
-            CLUSTER_VETH_ADDRESS.split("/")[0],
-        )
-        for namespace, link in (
+        gateway = CLUSTER_VETH_ADDRESS.split("/")[0]
+        ip(f"-n {self.management} route add {POD_CIDR} via {gateway}")
+
+        forwarding = [
             (self.management, "mg0"),
             (self.management, "fib1veth"),
             (self.cluster, "fib0veth"),
-        ):
+        ]
+        for namespace, link in forwarding:
             self.sysctl(namespace, f"net/ipv4/conf/{link}/forwarding=1")
 
     def add_pod(self, name: str, address: str) -> None:
         """A "Pod": a namespace on the cluster bridge running the echo service."""
         namespace = self.pod_namespace(name)
         self._namespace(namespace)
-        run(
-            "ip",
-            "-n",
-            self.cluster,
-            "link",
-            "add",
-            f"v-{name}",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            namespace,
-        )
-        run("ip", "-n", self.cluster, "link", "set", f"v-{name}", "master", "br0", "up")
+        ip(f"-n {self.cluster} link add v-{name} type veth peer name eth0 netns {namespace}")
+        ip(f"-n {self.cluster} link set v-{name} master br0 up")
         self._address(namespace, "eth0", f"{address}/24")
-        run("ip", "-n", namespace, "route", "add", "default", "via", BRIDGE_ADDRESS.split("/")[0])
+        ip(f"-n {namespace} route add default via {BRIDGE_ADDRESS.split('/')[0]}")
         self._serve(name, namespace)
 
     def remove_pod(self, name: str) -> None:
@@ -160,26 +120,7 @@ class Lab:
 
     def ask(self, protocol: str, port: int, message: str) -> str | None:
         """The echo's answer through the management address, or None when none came."""
-        done = subprocess.run(
-            [
-                "ip",
-                "netns",
-                "exec",
-                self.client,
-                sys.executable,
-                str(ECHO),
-                "ask",
-                protocol,
-                MANAGEMENT_ADDRESS,
-                str(port),
-                message,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT,
-            check=False,
-        )
-        return done.stdout.strip() if done.returncode == 0 else None
+        return ask(self.client, protocol, MANAGEMENT_ADDRESS, port, message)
 
     def nft(self, *args: str) -> str:
         return run("ip", "netns", "exec", self.management, "nft", *args)
@@ -188,7 +129,7 @@ class Lab:
         run("ip", "netns", "exec", namespace, "sysctl", "-q", "-w", assignment)
 
     def links(self, namespace: str) -> str:
-        return run("ip", "-n", namespace, "-br", "link")
+        return ip(f"-n {namespace} -br link")
 
     def close(self) -> None:
         for name in list(self.servers):
@@ -197,32 +138,20 @@ class Lab:
             self._delete(namespace)
 
     def _namespace(self, namespace: str) -> None:
-        run("ip", "netns", "add", namespace)
+        ip(f"netns add {namespace}")
         self.namespaces.append(namespace)
-        run("ip", "-n", namespace, "link", "set", "lo", "up")
+        ip(f"-n {namespace} link set lo up")
 
     def _address(self, namespace: str, link: str, address: str) -> None:
-        run("ip", "-n", namespace, "addr", "add", address, "dev", link)
-        run("ip", "-n", namespace, "link", "set", link, "up")
+        ip(f"-n {namespace} addr add {address} dev {link}")
+        ip(f"-n {namespace} link set {link} up")
 
     def _serve(self, name: str, namespace: str) -> None:
         log = (self.folder / f"echo-{name}.log").open("w")
         # ip netns exec replaces itself with the server: the pid is the server's.
+        command = ["ip", "netns", "exec", namespace, sys.executable, str(ECHO), "serve", name]
         server = subprocess.Popen(
-            [
-                "ip",
-                "netns",
-                "exec",
-                namespace,
-                sys.executable,
-                str(ECHO),
-                "serve",
-                name,
-                str(ECHO_PORT),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
+            [*command, str(ECHO_PORT)], stdout=subprocess.PIPE, stderr=log, text=True
         )
         self.servers[name] = server
         assert server.stdout is not None
@@ -250,6 +179,19 @@ class Lab:
                 timeout=COMMAND_TIMEOUT,
                 check=False,
             )
+
+
+def ask(namespace: str, protocol: str, host: str, port: int, message: str) -> str | None:
+    """The echo's answer to a client in ``namespace``, or None when none came."""
+    command = [sys.executable, str(ECHO), "ask", protocol, host, str(port), message]
+    done = subprocess.run(
+        ["ip", "netns", "exec", namespace, *command],
+        capture_output=True,
+        text=True,
+        timeout=PROBE_TIMEOUT,
+        check=False,
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.05) -> float | None:
