@@ -172,3 +172,11 @@ def test_network_settings_that_cannot_work_are_refused(values, message):
     with pytest.raises(SettingsError) as e:
         from_mapping({"network": values})
     assert message in str(e.value)
+
+
+def test_a_namespace_netlink_cannot_read_is_one_problem_not_a_crash():
+    seen = complete_survey()
+    refused = "cannot read network namespace 'zebosfib0': Operation not permitted"
+    seen = dataclasses.replace(seen, cluster=Side("zebosfib0", True, unreadable=refused))
+    found = check(SETTINGS, seen)
+    assert (found.problems, found.blocker) == ((refused,), None)

@@ -140,7 +140,7 @@ class Forwarder:
         if self.settings.create_missing:
             try:
                 seen = links.complete(self.settings, seen)
-            except (OSError, commands.CommandFailed) as e:
+            except links.CreateFailed as e:
                 logger.warning("Could not create the missing links: %s", e)
         self._report(links.check(self.settings, seen))
 

@@ -48,6 +48,8 @@ class Side:
     exists: bool
     links: Mapping[str, Link] = field(default_factory=dict)
     pod_route: str | None = None
+    # Why the namespace could not be read, when it exists but netlink refused.
+    unreadable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,10 @@ class Check:
     blocker: str | None = None
 
 
+class CreateFailed(Exception):
+    """A missing link, address, route or setting could not be created."""
+
+
 def survey(settings: NetworkSettings) -> Survey:
     management = _side(settings.management_namespace, settings.pod_cidr)
     if settings.cluster_namespace == settings.management_namespace:
@@ -79,6 +85,10 @@ def check(settings: NetworkSettings, seen: Survey) -> Check:
         absent = f"{commands.where(management.namespace)} (management_namespace) does not exist"
         return Check(None, (absent,), absent)
 
+    unreadable = [side.unreadable for side in (management, seen.cluster) if side.unreadable]
+    if unreadable:
+        return Check(settings.management_address or None, tuple(unreadable))
+
     problems = _interface_problems(settings, management)
     address, blocker = _address(settings, management)
     if blocker is not None:
@@ -89,10 +99,20 @@ def check(settings: NetworkSettings, seen: Survey) -> Check:
 
 
 def complete(settings: NetworkSettings, seen: Survey) -> Survey:
-    """Create what the survey lacks, as far as the settings allow; the survey taken after."""
+    """Create what the survey lacks, as far as the settings allow; the survey taken after.
+
+    Raises CreateFailed when netlink or sysctl refuses a change.
+    """
     if not (seen.management.exists and seen.cluster.exists):
         return seen
+    try:
+        _create(settings, seen)
+    except (OSError, NetlinkError, commands.CommandFailed) as e:
+        raise CreateFailed(str(e)) from e
+    return survey(settings)
 
+
+def _create(settings: NetworkSettings, seen: Survey) -> None:
     if settings.management_veth:
         _make_veth(settings, seen)
         _address_and_raise(
@@ -105,7 +125,6 @@ def complete(settings: NetworkSettings, seen: Survey) -> Survey:
         )
         _route_pods(settings)
     _enable_forwarding(settings, survey(settings))
-    return survey(settings)
 
 
 # Surveying
@@ -128,6 +147,8 @@ def _side(namespace: str, pod_cidr: str) -> Side:
     except FileNotFoundError:
         # Removed between the look and the survey.
         return Side(namespace, exists=False)
+    except (OSError, NetlinkError) as e:
+        return Side(namespace, True, unreadable=f"cannot read {commands.where(namespace)}: {e}")
 
 
 def _ipr(namespace: str) -> IPRoute:
