@@ -174,9 +174,12 @@ def test_network_settings_that_cannot_work_are_refused(values, message):
     assert message in str(e.value)
 
 
-def test_a_namespace_netlink_cannot_read_is_one_problem_not_a_crash():
+def test_a_namespace_netlink_cannot_read_is_one_problem_and_blocks_without_an_address():
     seen = complete_survey()
     refused = "cannot read network namespace 'zebosfib0': Operation not permitted"
     seen = dataclasses.replace(seen, cluster=Side("zebosfib0", True, unreadable=refused))
     found = check(SETTINGS, seen)
-    assert (found.problems, found.blocker) == ((refused,), None)
+    assert (found.problems, found.blocker) == ((refused,), refused)
+
+    set_address = dataclasses.replace(SETTINGS, management_address="192.0.2.10")
+    assert check(set_address, seen).blocker is None

@@ -87,7 +87,9 @@ def check(settings: NetworkSettings, seen: Survey) -> Check:
 
     unreadable = [side.unreadable for side in (management, seen.cluster) if side.unreadable]
     if unreadable:
-        return Check(settings.management_address or None, tuple(unreadable))
+        # Without a set address there is nothing to forward from.
+        address = settings.management_address or None
+        return Check(address, tuple(unreadable), None if address else unreadable[0])
 
     problems = _interface_problems(settings, management)
     address, blocker = _address(settings, management)
