@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from k3s_netconf import files
 
 logger = logging.getLogger(__name__)
 
@@ -48,19 +49,17 @@ def _create(path: Path) -> None:
         serialization.NoEncryption(),
     )
 
-    # mkstemp makes the file with mode 0600 before a byte of the key is in it.
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    # The temporary file has mode 0600 before a byte of the key is in it; linking, unlike
+    # renaming, never replaces a key another process made meanwhile.
+    temporary = files.durable_temporary(path, data)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         os.link(temporary, path)
         logger.info("Made a new host key %s.", str(path))
     except FileExistsError:
         logger.info("Another process made the host key %s first; using it.", str(path))
     finally:
-        os.unlink(temporary)
+        temporary.unlink()
+    files.sync_folder(path.parent)
 
 
 def _keep_private(path: Path) -> None:
