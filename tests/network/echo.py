@@ -54,9 +54,15 @@ def ask(protocol: str, host: str, port: int, message: str) -> int:
 
 
 def _ask_tcp(host: str, port: int, message: str) -> bytes:
+    # The end of the message is told by closing the sending half; the answer ends when the
+    # server closes, however many pieces it came in.
     with socket.create_connection((host, port), timeout=TIMEOUT) as connection:
         connection.sendall(message.encode())
-        return connection.recv(4096)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while piece := connection.recv(4096):
+            answer += piece
+        return answer
 
 
 def _ask_udp(host: str, port: int, message: str) -> bytes:
