@@ -142,8 +142,18 @@ def test_one_namespace_without_a_veth_needs_only_an_interface_and_a_route():
         management_veth="",
         cluster_veth="",
     )
-    side = Side("", True, {"eth0": link("eth0", None, "192.0.2.10/24")}, pod_route="cni0")
+    bridge = link("cni0", "bridge", "10.42.0.1/24")
+    side = Side(
+        "", True, {"eth0": link("eth0", None, "192.0.2.10/24"), "cni0": bridge}, pod_route="cni0"
+    )
     assert check(plain, Survey(side, side)).problems == ()
+
+    off = dataclasses.replace(
+        side, links={**side.links, "cni0": dataclasses.replace(bridge, forwarding=False)}
+    )
+    assert check(plain, Survey(off, off)).problems == (
+        "IPv4 forwarding is off on 'cni0', the link to the Pods",
+    )
 
 
 def test_a_bridged_cluster_end_needs_no_address_nor_forwarding():

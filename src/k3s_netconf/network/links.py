@@ -256,6 +256,11 @@ def _route_problems(settings: NetworkSettings, side: Side) -> list[str]:
     if settings.management_veth and side.pod_route != settings.management_veth:
         via = f"via {side.pod_route!r}, not via the veth {settings.management_veth!r}"
         return [f"the Pod CIDR {settings.pod_cidr} is routed {via}, in {where}"]
+
+    # Without a veth the Pods' answers arrive on the cluster's own bridge, to be forwarded.
+    link = side.links.get(side.pod_route)
+    if not settings.management_veth and link is not None and not link.forwarding:
+        return [f"IPv4 forwarding is off on {side.pod_route!r}, the link to the Pods"]
     return []
 
 
@@ -346,6 +351,8 @@ def _enable_forwarding(settings: NetworkSettings, seen: Survey) -> None:
         wanted.append((seen.management, settings.management_veth))
     if settings.management_veth and settings.cluster_veth_address:
         wanted.append((seen.cluster, settings.cluster_veth))
+    if not settings.management_veth and seen.management.pod_route:
+        wanted.append((seen.management, seen.management.pod_route))
 
     for side, name in wanted:
         link = side.links.get(name)
