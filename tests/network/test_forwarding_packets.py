@@ -245,3 +245,21 @@ def test_without_the_namespace_a_table_with_rules_fails_clearly_and_none_succeed
     forwarder.install(())
     assert forwarder.state().table_installed is False
     assert forwarder.rule_states() == {}
+
+
+def test_in_one_namespace_without_a_veth_pods_without_a_default_route_still_answer(
+    lab: Lab, pods: Pods
+):
+    # A plain host: the management interface and the Pods' bridge side by side; the Pods
+    # know only their own subnet, so only the masquerade brings their answers back.
+    lab.share_namespace()
+    lab.add_pod("pod1", "172.31.242.10")
+    pods.run("echo-1", "172.31.242.10")
+    alone = settings(lab, cluster_namespace=lab.management, management_veth="", cluster_veth="")
+    forwarder = Forwarder(alone, pods, current=lambda: True)
+
+    forwarder.install((TCP, UDP))
+
+    assert forwarder.state().problems == ()
+    assert lab.ask("tcp", 8080, "plain") == "pod1:plain"
+    assert lab.ask("udp", 5353, "plain") == "pod1:plain"

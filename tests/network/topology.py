@@ -6,7 +6,8 @@
 Every name carries a random suffix, so runs never meet. No namespace has a route that leaves
 the lab: the client and the management namespace know only their own subnets (and the
 route to the Pods that the plugin adds), the cluster namespace only its links, and a Pod's
-default route points at the cluster bridge, as with K3s's flannel. Echo servers run as
+default route points at the cluster bridge, as with K3s's flannel (``share_namespace`` puts
+the bridge in the management namespace instead, as on a plain host). Echo servers run as
 processes inside the Pod namespaces and are stopped by their pid; ``close`` deletes every
 namespace the lab made.
 """
@@ -56,6 +57,9 @@ class Lab:
     suffix: str = field(default_factory=lambda: secrets.token_hex(3))
     namespaces: list[str] = field(default_factory=list)
     servers: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
+    # The cluster's bridge, and the default route of the Pods that hang on it.
+    bridge_namespace: str = ""
+    pods_route_out: bool = True
 
     @property
     def client(self) -> str:
@@ -80,10 +84,16 @@ class Lab:
         self._address(self.client, "cl0", CLIENT_ADDRESS)
         self._address(self.management, "mg0", f"{MANAGEMENT_ADDRESS}/24")
 
-        ip(f"-n {self.cluster} link add br0 type bridge")
-        self._address(self.cluster, "br0", BRIDGE_ADDRESS)
+        self._bridge(self.cluster)
         # What K3s does in its namespace: it routes between its bridge and the rest.
         self.sysctl(self.cluster, "net/ipv4/conf/br0/forwarding=1")
+
+    def share_namespace(self) -> None:
+        """Move the Pods' bridge into the management namespace, as on a plain host, and give
+        the Pods no default route, as the local test cluster does."""
+        ip(f"-n {self.cluster} link del br0")
+        self._bridge(self.management)
+        self.pods_route_out = False
 
     def connect(self) -> None:
         """The veth pair and route that the plugin would otherwise create."""
@@ -108,10 +118,12 @@ class Lab:
         """A "Pod": a namespace on the cluster bridge running the echo service."""
         namespace = self.pod_namespace(name)
         self._namespace(namespace)
-        ip(f"-n {self.cluster} link add v-{name} type veth peer name eth0 netns {namespace}")
-        ip(f"-n {self.cluster} link set v-{name} master br0 up")
+        bridge = self.bridge_namespace
+        ip(f"-n {bridge} link add v-{name} type veth peer name eth0 netns {namespace}")
+        ip(f"-n {bridge} link set v-{name} master br0 up")
         self._address(namespace, "eth0", f"{address}/24")
-        ip(f"-n {namespace} route add default via {BRIDGE_ADDRESS.split('/')[0]}")
+        if self.pods_route_out:
+            ip(f"-n {namespace} route add default via {BRIDGE_ADDRESS.split('/')[0]}")
         self._serve(name, namespace)
 
     def remove_pod(self, name: str) -> None:
@@ -141,6 +153,11 @@ class Lab:
         ip(f"netns add {namespace}")
         self.namespaces.append(namespace)
         ip(f"-n {namespace} link set lo up")
+
+    def _bridge(self, namespace: str) -> None:
+        ip(f"-n {namespace} link add br0 type bridge")
+        self._address(namespace, "br0", BRIDGE_ADDRESS)
+        self.bridge_namespace = namespace
 
     def _address(self, namespace: str, link: str, address: str) -> None:
         ip(f"-n {namespace} addr add {address} dev {link}")

@@ -12,6 +12,7 @@ never created (pyroute2 is told not to).
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import logging
 import os
 import socket
@@ -29,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 IFF_UP = 0x1
 RT_TABLE_MAIN = 254
+RTN_LOCAL = 2
+# How many of the Pod CIDR's first addresses are tried to find where Pod traffic goes.
+ROUTE_PROBES = 4
 
 
 @dataclass(frozen=True)
@@ -177,14 +181,18 @@ def _link(raw: Any, addresses: Mapping[int, list[str]]) -> tuple[int, Link]:
 
 
 def _route_out(ipr: IPRoute, pod_cidr: str, names: Mapping[int, str]) -> str | None:
-    # The kernel's own lookup for the CIDR's first host says where Pod traffic would go,
-    # whatever mix of connected, static and default routes decides it.
-    probe = str(next(ipaddress.IPv4Network(pod_cidr).hosts()))
-    try:
-        (route, *_) = ipr.route("get", dst=probe)
-    except (NetlinkError, ValueError):
-        return None
-    return names.get(route.get("RTA_OIF"))
+    # The kernel's own lookup for a Pod address says where Pod traffic would go, whatever mix
+    # of connected, static and default routes decides it. The first addresses of the CIDR may
+    # be the namespace's own (the bridge's gateway address), which says nothing: skip those.
+    hosts = ipaddress.IPv4Network(pod_cidr).hosts()
+    for probe in itertools.islice(hosts, ROUTE_PROBES):
+        try:
+            (route, *_) = ipr.route("get", dst=str(probe))
+        except (NetlinkError, ValueError):
+            return None
+        if route["type"] != RTN_LOCAL:
+            return names.get(route.get("RTA_OIF"))
+    return None
 
 
 # Checking
