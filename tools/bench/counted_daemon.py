@@ -1,0 +1,40 @@
+"""Runs k3s-netconfd with every Kubernetes API request it makes written to a file.
+
+The daemon reaches the API server only through the Kubernetes client's REST object, so
+wrapping its ``request`` counts every call, watches included, without changing the daemon.
+Each line is ``METHOD URL SECONDS``; for a watch the seconds cover only the response headers.
+
+    python counted_daemon.py CALLS_FILE k3s-netconfd-arguments...
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any
+
+from kubernetes.client import rest
+
+
+def _install(path: str) -> None:
+    log = open(path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+    lock = threading.Lock()
+    original = rest.RESTClientObject.request
+
+    def request(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(self, method, url, *args, **kwargs)
+        finally:
+            with lock:
+                log.write(f"{method} {url} {time.perf_counter() - start:.6f}\n")
+
+    rest.RESTClientObject.request = request  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    _install(sys.argv[1])
+    from k3s_netconf import cli
+
+    sys.exit(cli.main(sys.argv[2:]))

@@ -1,0 +1,150 @@
+"""The workload, run the same way against either server: bounded in runs and in seconds."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import workload as w
+from client import Session, Target, timed_session
+
+Calls = Callable[[], tuple[int, float]]  # (API calls so far, seconds spent in them so far)
+
+
+def no_calls() -> tuple[int, float]:
+    return 0, 0.0
+
+
+@dataclass
+class Figure:
+    seconds: list[float] = field(default_factory=list)
+    api_calls: list[int] = field(default_factory=list)
+    api_seconds: list[float] = field(default_factory=list)
+    reply_bytes: int = 0
+
+    def p(self, q: float) -> float:
+        ordered = sorted(self.seconds)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+    def calls_per_run(self) -> float:
+        return statistics.mean(self.api_calls) if self.api_calls else 0.0
+
+    def own_seconds(self) -> list[float]:
+        """Time outside the API server: each run's total less its API requests."""
+        return [total - api for total, api in zip(self.seconds, self.api_seconds, strict=True)]
+
+
+@dataclass
+class Bench:
+    target: Target
+    calls: Calls
+    runs: int
+    budget: float
+    rss: Callable[[], int]
+    figures: dict[str, Figure] = field(default_factory=dict)
+    memory: dict[str, int] = field(default_factory=dict)
+
+    def timed(
+        self, name: str, action: Callable[[], bytes], between: Callable[[], object] | None = None
+    ) -> None:
+        """Runs action up to ``runs`` times within ``budget`` seconds (at least once)."""
+        figure = self.figures.setdefault(name, Figure())
+        deadline = time.monotonic() + self.budget
+        for run in range(self.runs):
+            if run and (time.monotonic() > deadline):
+                break
+            if run and between is not None:
+                between()
+            calls, api = self.calls()
+            start = time.perf_counter()
+            reply = action()
+            figure.seconds.append(time.perf_counter() - start)
+            calls_after, api_after = self.calls()
+            figure.api_calls.append(calls_after - calls)
+            figure.api_seconds.append(api_after - api)
+            figure.reply_bytes = len(reply)
+
+    def setup(self, name: str) -> None:
+        """Connect, log in and exchange hellos; closing the session is not timed."""
+        figure = self.figures.setdefault(name, Figure())
+        deadline = time.monotonic() + self.budget
+        for run in range(self.runs):
+            if run and time.monotonic() > deadline:
+                break
+            session, seconds = timed_session(self.target)
+            figure.seconds.append(seconds)
+            session.close()
+
+    def concurrent(self, name: str, count: int) -> None:
+        """count sessions, each in a thread, doing get-config until runs or budget end."""
+        sessions = [Session(self.target) for _ in range(count)]
+        figure = self.figures.setdefault(name, Figure())
+        lock = threading.Lock()
+        deadline = time.monotonic() + self.budget
+
+        def work(session: Session) -> None:
+            for _ in range(self.runs):
+                if time.monotonic() > deadline:
+                    break
+                start = time.perf_counter()
+                session.rpc(w.get_config())
+                with lock:
+                    figure.seconds.append(time.perf_counter() - start)
+
+        threads = [threading.Thread(target=work, args=(s,)) for s in sessions]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(self.budget + 600)
+        for session in sessions:
+            session.close()
+
+
+def run(bench: Bench, log: Callable[[str], None]) -> None:
+    bench.memory["idle"] = bench.rss()
+    session = Session(bench.target)
+    session.rpc(w.add_image())
+
+    log("session setup")
+    bench.setup("session setup")
+    bench.timed("get-config, 0 apps", lambda: session.rpc(w.get_config()))
+
+    log("edit-config creating 1 app")
+    one = w.names("one", 1)
+    bench.timed(
+        "edit-config creating 1 app",
+        lambda: session.rpc(w.create_apps(one)),
+        between=lambda: session.rpc(w.delete_apps(one)),
+    )
+    session.rpc(w.delete_apps(one))
+
+    for count in (10, 100, 1000):
+        _at_size(bench, session, count, log)
+
+    bench.memory["after load"] = bench.rss()
+    session.close()
+
+
+def _at_size(bench: Bench, session: Session, count: int, log: Callable[[str], None]) -> None:
+    apps = w.names("app", count)
+    log(f"edit-config creating {count} apps")
+    bench.timed(
+        f"edit-config creating {count} apps",
+        lambda: session.rpc(w.create_apps(apps)),
+        between=lambda: session.rpc(w.delete_apps(apps)),
+    )
+
+    log(f"get-config and get, {count} apps")
+    bench.timed(f"get-config, {count} apps", lambda: session.rpc(w.get_config()))
+    bench.timed(f"get (apps), {count} apps", lambda: session.rpc(w.get_apps()))
+    bench.memory[f"{count} apps"] = bench.rss()
+    if count == 10:
+        for sessions in (1, 10, 50):
+            log(f"{sessions} concurrent sessions")
+            bench.concurrent(f"get-config, 10 apps, {sessions} concurrent sessions", sessions)
+
+    log(f"deleting {count} apps")
+    session.rpc(w.delete_apps(apps))

@@ -1,0 +1,83 @@
+"""Prints the two benchmarks side by side, then what only our daemon reports."""
+
+from __future__ import annotations
+
+from measuring import Bench, Figure
+from servers import Ours, Theirs
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}"
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+
+def print_all(ours: Bench, theirs: Bench, our_server: Ours, their_server: Theirs) -> None:
+    _print_times(ours, theirs)
+    _print_api(ours)
+    _print_footprint(ours, theirs, our_server, their_server)
+    if their_server.removed:
+        print("\nnetconfd was given our module without what yuma123 cannot load:")
+        for removed in their_server.removed:
+            print(f"  {removed}")
+
+
+def _print_times(ours: Bench, theirs: Bench) -> None:
+    header = [
+        "figure (ms)",
+        "ours p50",
+        "ours p99",
+        "netconfd p50",
+        "netconfd p99",
+        "ratio p50",
+        "runs",
+        "reply KB ours/theirs",
+    ]
+    rows = []
+    for name, mine in ours.figures.items():
+        other = theirs.figures.get(name, Figure())
+        ratio = mine.p(0.5) / other.p(0.5) if other.seconds else float("nan")
+        size = f"{mine.reply_bytes / 1000:.0f}/{other.reply_bytes / 1000:.0f}"
+        rows.append(
+            [
+                name,
+                _ms(mine.p(0.5)),
+                _ms(mine.p(0.99)),
+                _ms(other.p(0.5)),
+                _ms(other.p(0.99)),
+                f"{ratio:.1f}x",
+                f"{len(mine.seconds)}/{len(other.seconds)}",
+                size if mine.reply_bytes else "",
+            ]
+        )
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    print(_row(header, widths))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print(_row(row, widths))
+
+
+def _print_api(ours: Bench) -> None:
+    print("\nk3s-netconfd: Kubernetes API requests (counted in the daemon's client)")
+    for name, figure in ours.figures.items():
+        if not figure.api_calls or not (name.startswith(("get", "edit"))):
+            continue
+        own = sorted(figure.own_seconds())
+        api_ms = sum(figure.api_seconds) / len(figure.api_seconds) * 1000
+        print(
+            f"  {name}: {figure.calls_per_run():.1f} calls per operation, "
+            f"{api_ms:.1f} ms in them; outside the API server p50 {_ms(own[len(own) // 2])} ms"
+        )
+
+
+def _print_footprint(ours: Bench, theirs: Bench, our_server: Ours, their_server: Theirs) -> None:
+    print("\nresident memory (VmRSS, MB): ours / netconfd")
+    for when, kib in ours.memory.items():
+        print(f"  {when}: {kib / 1024:.1f} / {theirs.memory.get(when, 0) / 1024:.1f}")
+    print(
+        f"start to accepting sessions: ours {our_server.start_seconds:.2f} s, "
+        f"netconfd {their_server.start_seconds:.2f} s"
+    )
+    print("(netconfd's figures leave out the sshd and netconf-subsystem processes per session)")
