@@ -49,7 +49,7 @@ def _print_times(ours: Bench, theirs: Bench) -> None:
                 _ms(other.p(0.99)),
                 f"{ratio:.1f}x",
                 f"{len(mine.seconds)}/{len(other.seconds)}",
-                size if mine.reply_bytes else "",
+                size if name.startswith("get") else "",
             ]
         )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]

@@ -7,6 +7,7 @@ a loopback port, loaded with our YANG module as plain config storage.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from client import Target
+from client import NetconfFailure, Session, Target
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -217,6 +218,7 @@ class Theirs:
         )
         self._wait_for(socket_path, self.netconfd)
         self.start_seconds = time.perf_counter() - started
+        self._probe()
 
     def target(self) -> Target:
         return Target("127.0.0.1", self.port, "root", self.key)
@@ -229,6 +231,18 @@ class Theirs:
         for process in (self.sshd, self.netconfd):
             if process is not None:
                 stop(process)
+
+    def _probe(self) -> None:
+        """One answered get-config: a session right after the socket appears may hang."""
+        for attempt in range(3):
+            try:
+                session = Session(dataclasses.replace(self.target(), timeout=10.0))
+                session.rpc("<get-config><source><running/></source></get-config>")
+                session.close()
+                return
+            except (NetconfFailure, OSError, EOFError):
+                time.sleep(0.5 * (attempt + 1))
+        raise RuntimeError("netconfd answers no get-config")
 
     def _stripped_module(self) -> Path:
         text, self.removed = strip_for_yuma(MODULE.read_text())
