@@ -8,6 +8,7 @@ undone the steps and the client gets the first failure. One commit runs at a tim
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -17,7 +18,7 @@ from lxml import etree
 
 from k3s_netconf import desired, errors, paths
 from k3s_netconf.cluster import Cluster
-from k3s_netconf.datastore.store import Datastore
+from k3s_netconf.datastore.store import Candidate, Datastore, validated
 from k3s_netconf.executing import Executor, image_error_message
 from k3s_netconf.images.archive import resolve_archive
 from k3s_netconf.images.store import ImageInfo, ImageStore
@@ -76,26 +77,34 @@ class Commits:
     # The transaction
 
     def edit(self, config: etree._Element, default_operation: str, session_id: int) -> None:
+        """edit-config on running: edit a copy, validate it and make it so."""
         with self._commit_lock:
-            old = self.running.config
-            candidate = self.running.edited(config, default_operation)
-            self._check_device(old, candidate.config)
+            self._commit(self.running.edited(config, default_operation), session_id)
 
-            steps = planner.plan(old, candidate.config, self._present_images(old, candidate.config))
-            logger.info(
-                "Session %d commits %d step(s): %s.", session_id, len(steps),
-                "; ".join(str(s.action) for s in steps) or "nothing to change",
-            )
-            self.executor.run(steps)
+    def commit(self, tree: etree._Element, session_id: int) -> None:
+        """Make a whole tree (the candidate's) running, by the same transaction."""
+        with self._commit_lock:
+            self._commit(validated(self.running.schema, copy.deepcopy(tree)), session_id)
 
-            try:
-                self.running.replace(candidate)
-            except OSError as e:
-                logger.error("Could not save the configuration: %s. Undoing the commit.", e)
-                self.executor.run(planner.plan(candidate.config, old, set(candidate.config.images)))
-                raise errors.OperationFailed(
-                    f"the configuration could not be saved to {str(self.running.path)!r}: {e}"
-                ) from e
+    def _commit(self, new: Candidate, session_id: int) -> None:
+        old = self.running.config
+        self._check_device(old, new.config)
+
+        steps = planner.plan(old, new.config, self._present_images(old, new.config))
+        logger.info(
+            "Session %d commits %d step(s): %s.", session_id, len(steps),
+            "; ".join(str(s.action) for s in steps) or "nothing to change",
+        )
+        self.executor.run(steps)
+
+        try:
+            self.running.replace(new)
+        except OSError as e:
+            logger.error("Could not save the configuration: %s. Undoing the commit.", e)
+            self.executor.run(planner.plan(new.config, old, set(new.config.images)))
+            raise errors.OperationFailed(
+                f"the configuration could not be saved to {str(self.running.path)!r}: {e}"
+            ) from e
 
     def _check_device(self, old: desired.Config, new: desired.Config) -> None:
         roots = self.settings.volumes.allowed_roots

@@ -21,6 +21,7 @@ from lxml import etree
 from k3s_netconf import errors
 from k3s_netconf.commits import Commits
 from k3s_netconf.datastore import filtering, store
+from k3s_netconf.datastore.candidate import CandidateDatastore
 from k3s_netconf.livestate import LiveState
 from k3s_netconf.schema import APPS_NS, load
 from k3s_netconf.settings import Settings
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 YANG = "urn:ietf:params:xml:ns:yang:1"
+CAPABILITY = "urn:ietf:params:netconf:capability"
 
 
 class Session(Protocol):
@@ -57,7 +59,10 @@ class Service:
         self.running = store.Datastore(self.schema, settings.server.state_dir / "running.xml")
         self.commits = Commits(settings, self.running)
         self.live = LiveState(self.commits)
-        self._lock_holder: int | None = None
+        self.candidate = CandidateDatastore(self.schema)
+        # Datastore name -> the session holding its lock.
+        self._locks: dict[str, int] = {}
+        # One guard for the locks and the candidate, whose lock rules depend on each other.
         self._locks_guard = threading.Lock()
         self._operations: dict[str, Handler] = {
             _nc("get"): self._get,
@@ -65,6 +70,8 @@ class Service:
             _nc("edit-config"): self._edit_config,
             _nc("lock"): self._lock,
             _nc("unlock"): self._unlock,
+            _nc("commit"): self._commit,
+            _nc("discard-changes"): self._discard_changes,
             f"{{{YANG}}}action": self._action,
             _ka("import-image"): self._import_image,
             _ka("remove-image"): self._remove_image,
@@ -74,6 +81,7 @@ class Service:
         """Load the saved configuration and start bringing the cluster in line with it."""
         self._state_lock = _lock_state_dir(self.settings.server.state_dir)
         self.running.load()
+        self.candidate.reset(self.running.tree)
         self.commits.start()
 
     def stop(self) -> None:
@@ -84,7 +92,11 @@ class Service:
         modules = [
             f"{m.namespace}?module={m.name}&revision={m.revision}" for m in self.schema.modules
         ]
-        return ["urn:ietf:params:netconf:capability:writable-running:1.0", *modules]
+        return [
+            f"{CAPABILITY}:writable-running:1.0",
+            f"{CAPABILITY}:candidate:1.0",
+            *modules,
+        ]
 
     def handle(self, session: Session, operation: etree._Element) -> Reply:
         """Carry out one operation; return the reply's content, or None for ``<ok/>``."""
@@ -99,9 +111,15 @@ class Service:
     def session_ended(self, session: Session) -> None:
         """Release what the session held: called once per session, however it ended."""
         with self._locks_guard:
-            if self._lock_holder == session.session_id:
-                self._lock_holder = None
-                logger.info("Released the lock on running held by session %d.", session.session_id)
+            held = [name for name, holder in self._locks.items() if holder == session.session_id]
+            for name in held:
+                del self._locks[name]
+                logger.info("Released the lock on %s held by session %d.", name, session.session_id)
+
+            # RFC 6241 8.3.5.2: a lock holder's uncommitted changes end with its session.
+            if "candidate" in held and session.session_id in self.candidate.editors:
+                self.candidate.reset(self.running.tree)
+                logger.info("Discarded the candidate's changes of session %d.", session.session_id)
 
     # Reading
 
@@ -111,15 +129,16 @@ class Service:
 
     def _get_config(self, session: Session, operation: etree._Element) -> etree._Element:
         _only(operation, {"source", "filter"})
-        _datastore(operation, "source")
-        return _filtered(copy.deepcopy(self.running.tree), _param(operation, "filter"))
+        source = _datastore(operation, "source", {"running", "candidate"})
+        tree = self.running.tree if source == "running" else self.candidate.tree
+        return _filtered(copy.deepcopy(tree), _param(operation, "filter"))
 
     # Changing
 
     def _edit_config(self, session: Session, operation: etree._Element) -> None:
         _only(operation, {"target", "default-operation", "error-option", "test-option", "config"})
-        _datastore(operation, "target")
-        self._check_lock(session)
+        target = _datastore(operation, "target", {"running", "candidate"})
+        self._check_lock(session, target)
 
         default = _choice(operation, "default-operation", {"merge", "replace", "none"}, "merge")
         _choice(
@@ -141,36 +160,79 @@ class Service:
                 error_type="protocol",
                 info={"bad-element": "config"},
             )
+        if target == "candidate":
+            self._edit_candidate(session, config, default)
+            return
         self.commits.edit(config, default, session.session_id)
+        self._follow_running()
+
+    def _edit_candidate(self, session: Session, config: etree._Element, default: str) -> None:
+        with self._locks_guard:
+            tree = self.candidate.edited(config, default)
+            self.candidate.replace(tree, session.session_id)
+
+    def _commit(self, session: Session, operation: etree._Element) -> None:
+        _only(operation, set())
+        self._check_lock(session, "running")
+        self._check_lock(session, "candidate")
+        with self._locks_guard:
+            tree = copy.deepcopy(self.candidate.tree)
+
+        self.commits.commit(tree, session.session_id)
+
+        # Another edit of the candidate while the commit ran stays uncommitted.
+        with self._locks_guard:
+            if etree.tostring(self.candidate.tree) == etree.tostring(tree):
+                self.candidate.reset(self.running.tree)
+
+    def _discard_changes(self, session: Session, operation: etree._Element) -> None:
+        _only(operation, set())
+        self._check_lock(session, "candidate")
+        with self._locks_guard:
+            self.candidate.reset(self.running.tree)
+        logger.info("Session %d discarded the candidate's changes.", session.session_id)
+
+    def _follow_running(self) -> None:
+        # An unchanged candidate is running's copy, also after edits of running itself.
+        with self._locks_guard:
+            if not self.candidate.editors:
+                self.candidate.reset(self.running.tree)
 
     def _lock(self, session: Session, operation: etree._Element) -> None:
         _only(operation, {"target"})
-        _datastore(operation, "target")
+        target = _datastore(operation, "target", {"running", "candidate"})
         with self._locks_guard:
-            if self._lock_holder is not None:
+            holder = self._locks.get(target)
+            if holder is not None:
                 raise errors.LockDenied(
-                    f"running is locked by session {self._lock_holder}",
-                    info={"session-id": str(self._lock_holder)},
+                    f"{target} is locked by session {holder}", info={"session-id": str(holder)}
                 )
-            self._lock_holder = session.session_id
-        logger.info("Session %d locked running.", session.session_id)
+            others = self.candidate.changed_by_others(session.session_id)
+            if target == "candidate" and others:
+                raise errors.LockDenied(
+                    f"the candidate holds uncommitted changes of session {others[0]}; commit "
+                    "or discard them first",
+                    info={"session-id": str(others[0])},
+                )
+            self._locks[target] = session.session_id
+        logger.info("Session %d locked %s.", session.session_id, target)
 
     def _unlock(self, session: Session, operation: etree._Element) -> None:
         _only(operation, {"target"})
-        _datastore(operation, "target")
+        target = _datastore(operation, "target", {"running", "candidate"})
         with self._locks_guard:
-            if self._lock_holder != session.session_id:
+            if self._locks.get(target) != session.session_id:
                 raise errors.OperationFailed(
-                    "this session does not hold the lock on running", error_type="protocol"
+                    f"this session does not hold the lock on {target}", error_type="protocol"
                 )
-            self._lock_holder = None
-        logger.info("Session %d unlocked running.", session.session_id)
+            del self._locks[target]
+        logger.info("Session %d unlocked %s.", session.session_id, target)
 
-    def _check_lock(self, session: Session) -> None:
-        holder = self._lock_holder
+    def _check_lock(self, session: Session, target: str) -> None:
+        holder = self._locks.get(target)
         if holder is not None and holder != session.session_id:
             raise errors.InUse(
-                f"running is locked by session {holder}",
+                f"{target} is locked by session {holder}",
                 error_type="protocol",
                 info={"session-id": str(holder)},
             )
@@ -179,7 +241,7 @@ class Service:
 
     def _action(self, session: Session, operation: etree._Element) -> Reply:
         app, action = _app_action(operation)
-        self._check_lock(session)
+        self._check_lock(session, "running")
         if action.tag == _ka("restart"):
             self.commits.restart(app)
             return None
@@ -260,7 +322,8 @@ def _param(operation: etree._Element, name: str) -> etree._Element | None:
     return found if found is not None else operation.find(name)
 
 
-def _datastore(operation: etree._Element, parameter: str) -> None:
+def _datastore(operation: etree._Element, parameter: str, offered: set[str]) -> str:
+    """The name of the datastore a parameter such as <target> names, one of ``offered``."""
     holder = _param(operation, parameter)
     if holder is None:
         raise errors.MissingElement(
@@ -269,13 +332,14 @@ def _datastore(operation: etree._Element, parameter: str) -> None:
             info={"bad-element": parameter},
         )
     names = [etree.QName(c).localname for c in holder if isinstance(c.tag, str)]
-    if names != ["running"]:
+    if len(names) != 1 or names[0] not in offered:
         raise errors.InvalidValue(
-            f"<{parameter}> must name the running datastore, the only one this server offers; "
-            f"got {', '.join(names) or 'nothing'}",
+            f"<{parameter}> of {etree.QName(operation).localname!r} must name one of "
+            f"{', '.join(sorted(offered))}; got {', '.join(names) or 'nothing'}",
             error_type="protocol",
             info={"bad-element": parameter},
         )
+    return names[0]
 
 
 def _choice(operation: etree._Element, name: str, allowed: set[str], default: str) -> str:

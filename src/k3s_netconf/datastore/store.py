@@ -52,13 +52,18 @@ class Datastore:
         """The datastore as it would be after the edit; raises the edit's first error."""
         tree = copy.deepcopy(self.tree)
         editing.apply(self.schema, tree, config, default_operation)
-        return Candidate(tree, converting.config(validating.config_values(self.schema, tree)))
+        return validated(self.schema, tree)
 
     def replace(self, candidate: Candidate) -> None:
         """Save the candidate and make it the datastore's content."""
         persisting.save(self.path, candidate.tree)
         self.tree = candidate.tree
         self.config = candidate.config
+
+
+def validated(schema: Schema, tree: etree._Element) -> Candidate:
+    """A whole tree checked against the model; raises its first error."""
+    return Candidate(tree, converting.config(validating.config_values(schema, tree)))
 
 
 def empty_tree() -> etree._Element:
