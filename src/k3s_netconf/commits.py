@@ -86,6 +86,18 @@ class Commits:
         with self._commit_lock:
             self._commit(validated(self.running.schema, copy.deepcopy(tree)), session_id)
 
+    def test_edit(self, config: etree._Element, default_operation: str) -> None:
+        """Check an edit of running as a commit would, and change nothing."""
+        new = self.running.edited(config, default_operation)
+        self._check_device(self.running.config, new.config)
+
+    def validate(self, tree: etree._Element) -> None:
+        """Check a whole tree against the model and the device, and change nothing."""
+        new = validated(self.running.schema, copy.deepcopy(tree))
+
+        # Every host path, not only the changed ones: a link may have moved since they were set.
+        self._check_device(desired.Config(), new.config)
+
     def _commit(self, new: Candidate, session_id: int) -> None:
         old = self.running.config
         self._check_device(old, new.config)

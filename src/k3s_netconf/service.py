@@ -72,6 +72,7 @@ class Service:
             _nc("unlock"): self._unlock,
             _nc("commit"): self._commit,
             _nc("discard-changes"): self._discard_changes,
+            _nc("validate"): self._validate,
             f"{{{YANG}}}action": self._action,
             _ka("import-image"): self._import_image,
             _ka("remove-image"): self._remove_image,
@@ -95,6 +96,7 @@ class Service:
         return [
             f"{CAPABILITY}:writable-running:1.0",
             f"{CAPABILITY}:candidate:1.0",
+            f"{CAPABILITY}:validate:1.1",
             *modules,
         ]
 
@@ -147,11 +149,8 @@ class Service:
             {"stop-on-error", "continue-on-error", "rollback-on-error"},
             "stop-on-error",
         )
-        if _param(operation, "test-option") is not None:
-            raise errors.OperationNotSupported(
-                "test-option needs the :validate capability, which this server does not offer",
-                info={"bad-element": "test-option"},
-            )
+        # Without the option, the candidate's constraints wait for commit (RFC 7950 8.3.2).
+        test = _choice(operation, "test-option", {"test-then-set", "set", "test-only"}, "")
 
         config = _param(operation, "config")
         if config is None:
@@ -161,14 +160,25 @@ class Service:
                 info={"bad-element": "config"},
             )
         if target == "candidate":
-            self._edit_candidate(session, config, default)
-            return
-        self.commits.edit(config, default, session.session_id)
-        self._follow_running()
+            self._edit_candidate(session, config, default, test)
+        elif test == "test-only":
+            self.commits.test_edit(config, default)
+        else:
+            # running is always validated as a whole (RFC 7950 8.3.2), even with "set".
+            self.commits.edit(config, default, session.session_id)
+            self._follow_running()
 
-    def _edit_candidate(self, session: Session, config: etree._Element, default: str) -> None:
+    def _edit_candidate(
+        self, session: Session, config: etree._Element, default: str, test: str
+    ) -> None:
         with self._locks_guard:
             tree = self.candidate.edited(config, default)
+        if test in ("test-then-set", "test-only"):
+            self.commits.validate(tree)
+        if test == "test-only":
+            return
+
+        with self._locks_guard:
             self.candidate.replace(tree, session.session_id)
 
     def _commit(self, session: Session, operation: etree._Element) -> None:
@@ -191,6 +201,19 @@ class Service:
         with self._locks_guard:
             self.candidate.reset(self.running.tree)
         logger.info("Session %d discarded the candidate's changes.", session.session_id)
+
+    def _validate(self, session: Session, operation: etree._Element) -> None:
+        _only(operation, {"source"})
+        source = _param(operation, "source")
+        inline = _param(source, "config") if source is not None else None
+        if inline is not None:
+            tree = store.from_config(self.schema, inline)
+        elif _datastore(operation, "source", {"running", "candidate"}) == "running":
+            tree = self.running.tree
+        else:
+            with self._locks_guard:
+                tree = copy.deepcopy(self.candidate.tree)
+        self.commits.validate(tree)
 
     def _follow_running(self) -> None:
         # An unchanged candidate is running's copy, also after edits of running itself.

@@ -66,5 +66,12 @@ def validated(schema: Schema, tree: etree._Element) -> Candidate:
     return Candidate(tree, converting.config(validating.config_values(schema, tree)))
 
 
+def from_config(schema: Schema, config: etree._Element) -> etree._Element:
+    """The datastore tree an inline <config> stands for, its structure checked, not validated."""
+    tree = empty_tree()
+    editing.apply(schema, tree, config, "merge")
+    return tree
+
+
 def empty_tree() -> etree._Element:
     return etree.Element(f"{{{NC}}}data", nsmap={None: NC})
