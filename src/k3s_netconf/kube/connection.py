@@ -57,7 +57,7 @@ def server_address(api_client: client.ApiClient) -> str:
 
 
 def read_body(response: Any) -> bytes:
-    """The whole body of a response requested with ``_preload_content=False``."""
+    """The whole body of a response left unread by ``endpoints``."""
     try:
         return bytes(response.data)
     finally:

@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubernetes import client
+from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from k3s_netconf.kube import failures, manifests, states
 from k3s_netconf.kube.connection import read_body, server_address
+from k3s_netconf.kube.endpoints import Endpoints
 from k3s_netconf.observed import AppState, NodeState, PodState
 from k3s_netconf.settings import KubernetesSettings
 
@@ -92,9 +93,8 @@ class _Kind:
 
 
 class WatchCache:
-    def __init__(self, api_client: client.ApiClient, settings: KubernetesSettings) -> None:
-        core = client.CoreV1Api(api_client)
-        apps = client.AppsV1Api(api_client)
+    def __init__(self, api_client: ApiClient, settings: KubernetesSettings) -> None:
+        api = Endpoints(api_client)
         namespace = settings.namespace
         selector = manifests.OWNED_SELECTOR
 
@@ -109,16 +109,16 @@ class WatchCache:
 
         self._pods = _Kind(
             "Pods",
-            lambda **kw: core.list_namespaced_pod(namespace, label_selector=selector, **kw),
+            lambda timeout, **kw: api.list_pods(namespace, selector, timeout, **kw),
             states.pod_state,
             self._pod_changed,
         )
         self._deployments = _Kind(
             "Deployments",
-            lambda **kw: apps.list_namespaced_deployment(namespace, label_selector=selector, **kw),
+            lambda timeout, **kw: api.list_deployments(namespace, selector, timeout, **kw),
             states.replicas,
         )
-        self._nodes = _Kind("Nodes", core.list_node, states.node_state)
+        self._nodes = _Kind("Nodes", api.list_nodes, states.node_state)
         self._kinds = (self._pods, self._deployments, self._nodes)
 
     def start(self) -> None:
@@ -217,9 +217,7 @@ class WatchCache:
                 delay = min(delay * 2, BACKOFF_MAX)
 
     def _list(self, kind: _Kind) -> str:
-        response = kind.list_call(
-            _preload_content=False, _request_timeout=self._settings.request_timeout
-        )
+        response = kind.list_call(self._settings.request_timeout)
         listed = json.loads(read_body(response))
         items = {item["metadata"]["name"]: kind.convert(item) for item in listed.get("items", [])}
 
@@ -242,9 +240,8 @@ class WatchCache:
             resource_version=version,
             allow_watch_bookmarks=True,
             timeout_seconds=WATCH_SECONDS,
-            _preload_content=False,
             # The read timeout outlasts the server's own end of the watch.
-            _request_timeout=(
+            timeout=(
                 self._settings.request_timeout,
                 WATCH_SECONDS + self._settings.request_timeout,
             ),

@@ -16,12 +16,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from kubernetes import client
+from kubernetes.client import ApiClient
 
 from k3s_netconf import errors
 from k3s_netconf.desired import App
 from k3s_netconf.kube import failures, manifests
 from k3s_netconf.kube.connection import read_body, server_address
+from k3s_netconf.kube.endpoints import Endpoints
 from k3s_netconf.kube.paths import app_path
 from k3s_netconf.settings import KubernetesSettings
 
@@ -44,23 +45,21 @@ DELETE_POLL_SECONDS = 0.25
 class Workloads:
     """The apps of one namespace, each a Deployment carrying the plugin's labels."""
 
-    def __init__(self, api_client: client.ApiClient, settings: KubernetesSettings) -> None:
+    def __init__(self, api_client: ApiClient, settings: KubernetesSettings) -> None:
         self.namespace = settings.namespace
         self._settings = settings
         self._server = server_address(api_client)
-        self._apps_api = client.AppsV1Api(api_client)
-        self._core_api = client.CoreV1Api(api_client)
+        self._api = Endpoints(api_client)
 
     def ensure_namespace(self) -> None:
         body = manifests.namespace_manifest(self.namespace)
         self._json(
             f"creating the namespace {self.namespace!r}",
-            self._core_api.patch_namespace,
+            self._api.patch_namespace,
             self.namespace,
             body=body,
             field_manager=manifests.MANAGER,
-            force=True,
-            _content_type=APPLY_PATCH,
+            content_type=APPLY_PATCH,
         )
         logger.info("Applied the namespace %r.", self.namespace)
 
@@ -68,13 +67,13 @@ class Workloads:
         """Make the app's Deployment match ``app``; unchanged apps stay untouched."""
         applied = self._json(
             f"applying the Deployment {app.name!r}",
-            self._apps_api.patch_namespaced_deployment,
+            self._api.patch_deployment,
             app.name,
             self.namespace,
             body=manifests.deployment(app, self.namespace),
             field_manager=manifests.MANAGER,
             force=True,
-            _content_type=APPLY_PATCH,
+            content_type=APPLY_PATCH,
             path=app_path(app.name),
         )
 
@@ -90,7 +89,7 @@ class Workloads:
         """Delete the app's Deployment, then wait until its last Pod is gone."""
         deleted = self._json(
             f"deleting the Deployment {name!r}",
-            self._apps_api.delete_namespaced_deployment,
+            self._api.delete_deployment,
             name,
             self.namespace,
             propagation_policy="Background",
@@ -113,12 +112,12 @@ class Workloads:
         }
         patched = self._json(
             f"restarting the app {name!r}",
-            self._apps_api.patch_namespaced_deployment,
+            self._api.patch_deployment,
             name,
             self.namespace,
             body=patch,
             field_manager=RESTART_MANAGER,
-            _content_type=MERGE_PATCH,
+            content_type=MERGE_PATCH,
             missing_ok=True,
         )
         if patched is None:
@@ -139,7 +138,7 @@ class Workloads:
 
         raw = self._request(
             f"reading the logs of Pod {pod_name!r}",
-            self._core_api.read_namespaced_pod_log,
+            self._api.read_pod_log,
             pod_name,
             self.namespace,
             container=app,
@@ -154,7 +153,7 @@ class Workloads:
         """The names of the Deployments the plugin created in its namespace."""
         listed = self._json(
             "listing the Deployments",
-            self._apps_api.list_namespaced_deployment,
+            self._api.list_deployments,
             self.namespace,
             label_selector=manifests.OWNED_SELECTOR,
         )
@@ -164,7 +163,7 @@ class Workloads:
         """The app's Deployment as the API server holds it, or None when there is none."""
         found: dict[str, Any] | None = self._json(
             f"reading the Deployment {name!r}",
-            self._apps_api.read_namespaced_deployment,
+            self._api.read_deployment,
             name,
             self.namespace,
             missing_ok=True,
@@ -188,7 +187,7 @@ class Workloads:
     def _pods_of(self, app: str) -> list[dict[str, Any]]:
         listed = self._json(
             f"listing the Pods of app {app!r}",
-            self._core_api.list_namespaced_pod,
+            self._api.list_pods,
             self.namespace,
             label_selector=manifests.app_selector(app),
         )
@@ -212,7 +211,7 @@ class Workloads:
     def _check_pod_of_app(self, pod: str, app: str) -> None:
         found = self._json(
             f"reading the Pod {pod!r}",
-            self._core_api.read_namespaced_pod,
+            self._api.read_pod,
             pod,
             self.namespace,
             missing_ok=True,
@@ -242,13 +241,7 @@ class Workloads:
     ) -> bytes | None:
         """The body of the answer; None for a missing object when ``missing_ok``."""
         try:
-            # Raw bodies skip the client's model classes: callers want a few fields or a dict.
-            response = call(
-                *args,
-                _preload_content=False,
-                _request_timeout=self._settings.request_timeout,
-                **kwargs,
-            )
+            response = call(*args, timeout=self._settings.request_timeout, **kwargs)
             return read_body(response)
         except failures.CLIENT_ERRORS as e:
             if missing_ok and failures.is_not_found(e):
