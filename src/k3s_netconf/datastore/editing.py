@@ -47,9 +47,16 @@ def _split(tag: str) -> tuple[str, str]:
     return namespace, name
 
 
+# The entries of one list under one parent, by their key values in the order of the keys.
+_Entries = dict[tuple[str, ...], etree._Element]
+
+
 class _Editor:
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
+        # Each list is indexed once, when first edited: looking each edited entry up by a scan
+        # made an edit of n entries cost n * n key comparisons.
+        self._entries: dict[tuple[etree._Element, str], _Entries] = {}
 
     def edit_children(
         self,
@@ -164,10 +171,12 @@ class _Editor:
     ) -> None:
         keys = self._keys(edit, node, path)
         where = paths.entry(path, node.namespace, node.name, keys)
-        existing = _find_entry(target, node, keys)
+        entries = self._entries_of(target, node)
+        existing = entries.get(tuple(keys.values()))
 
         if operation in ("delete", "remove"):
             self._remove(target, existing, operation, where)
+            entries.pop(tuple(keys.values()), None)
             return
         if operation == "create" and existing is not None:
             raise errors.DataExists(f"{node.name} {_describe(keys)} already exists", path=where)
@@ -185,10 +194,19 @@ class _Editor:
             if existing is not None:
                 existing.addprevious(fresh)
                 target.remove(existing)
-            existing = fresh
+            existing = entries[tuple(keys.values())] = fresh
 
         # The keys identify the entry; they are not edited themselves.
         self.edit_children(existing, edit, node, operation, where, skip=frozenset(keys))
+
+    def _entries_of(self, target: etree._Element, node: Node) -> _Entries:
+        entries = self._entries.get((target, node.tag))
+        if entries is None:
+            entries = self._entries[(target, node.tag)] = {}
+            for entry in target.iterfind(node.tag):
+                # The first of entries with equal keys is the one found, as a scan would.
+                entries.setdefault(_key_values(entry, node), entry)
+        return entries
 
     def _keys(self, edit: etree._Element, node: Node, path: str) -> dict[str, str]:
         keys = {}
@@ -267,6 +285,7 @@ class _Editor:
                 other = parent.child(*_split(sibling.tag)) if parent else None
                 if other is not None and _other_case(node, other):
                     target.remove(sibling)
+                    self._entries.pop((target, sibling.tag), None)
 
         nsmap = None if target.nsmap.get(None) == node.namespace else {None: node.namespace}
         return etree.SubElement(target, node.tag, nsmap=nsmap)
@@ -287,13 +306,8 @@ def _other_case(node: Node, other: Node) -> bool:
     return any(choice in chosen and chosen[choice] is not case for choice, case in other.cases)
 
 
-def _find_entry(target: etree._Element, node: Node, keys: dict[str, str]) -> etree._Element | None:
-    for entry in target.iterfind(node.tag):
-        if all(
-            (entry.findtext(f"{{{node.namespace}}}{k}") or "").strip() == v for k, v in keys.items()
-        ):
-            return entry
-    return None
+def _key_values(entry: etree._Element, node: Node) -> tuple[str, ...]:
+    return tuple((entry.findtext(f"{{{node.namespace}}}{k}") or "").strip() for k in node.keys)
 
 
 def _leaf_value(edit: etree._Element, node: Node, where: str) -> str:
