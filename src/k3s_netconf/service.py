@@ -12,7 +12,7 @@ import fcntl
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 YANG = "urn:ietf:params:xml:ns:yang:1"
 CAPABILITY = "urn:ietf:params:netconf:capability"
+DATASTORES = frozenset({"running", "candidate", "startup"})
 
 
 class Session(Protocol):
@@ -57,6 +58,7 @@ class Service:
         self.settings = settings
         self.schema = load()
         self.running = store.Datastore(self.schema, settings.server.state_dir / "running.xml")
+        self.startup = store.Datastore(self.schema, settings.server.state_dir / "startup.xml")
         self.commits = Commits(settings, self.running)
         self.live = LiveState(self.commits)
         self.candidate = CandidateDatastore(self.schema)
@@ -73,6 +75,8 @@ class Service:
             _nc("commit"): self._commit,
             _nc("discard-changes"): self._discard_changes,
             _nc("validate"): self._validate,
+            _nc("copy-config"): self._copy_config,
+            _nc("delete-config"): self._delete_config,
             f"{{{YANG}}}action": self._action,
             _ka("import-image"): self._import_image,
             _ka("remove-image"): self._remove_image,
@@ -81,9 +85,19 @@ class Service:
     def start(self) -> None:
         """Load the saved configuration and start bringing the cluster in line with it."""
         self._state_lock = _lock_state_dir(self.settings.server.state_dir)
-        self.running.load()
+        self._load_running()
         self.candidate.reset(self.running.tree)
         self.commits.start()
+
+    def _load_running(self) -> None:
+        if not self.startup.saved():
+            self.running.load()
+            return
+
+        # A restart brings back what was saved for it, not what was committed last.
+        self.startup.load()
+        self.running.replace(store.validated(self.schema, copy.deepcopy(self.startup.tree)))
+        logger.info("Running starts from the startup configuration.")
 
     def stop(self) -> None:
         self.commits.stop()
@@ -97,6 +111,7 @@ class Service:
             f"{CAPABILITY}:writable-running:1.0",
             f"{CAPABILITY}:candidate:1.0",
             f"{CAPABILITY}:validate:1.1",
+            f"{CAPABILITY}:startup:1.0",
             *modules,
         ]
 
@@ -131,9 +146,24 @@ class Service:
 
     def _get_config(self, session: Session, operation: etree._Element) -> etree._Element:
         _only(operation, {"source", "filter"})
-        source = _datastore(operation, "source", {"running", "candidate"})
-        tree = self.running.tree if source == "running" else self.candidate.tree
-        return _filtered(copy.deepcopy(tree), _param(operation, "filter"))
+        source = _datastore(operation, "source", DATASTORES)
+        return _filtered(self._tree(source), _param(operation, "filter"))
+
+    def _tree(self, name: str) -> etree._Element:
+        """A copy of a datastore's tree, by name."""
+        if name == "candidate":
+            with self._locks_guard:
+                return copy.deepcopy(self.candidate.tree)
+        return copy.deepcopy(self.startup.tree if name == "startup" else self.running.tree)
+
+    def _source(self, operation: etree._Element) -> tuple[str, etree._Element]:
+        """The <source> of validate or copy-config: a datastore's name or "config", and a tree."""
+        source = _param(operation, "source")
+        inline = _param(source, "config") if source is not None else None
+        if inline is not None:
+            return "config", store.from_config(self.schema, inline)
+        name = _datastore(operation, "source", DATASTORES)
+        return name, self._tree(name)
 
     # Changing
 
@@ -189,7 +219,9 @@ class Service:
             tree = copy.deepcopy(self.candidate.tree)
 
         self.commits.commit(tree, session.session_id)
+        self._candidate_committed(tree)
 
+    def _candidate_committed(self, tree: etree._Element) -> None:
         # Another edit of the candidate while the commit ran stays uncommitted.
         with self._locks_guard:
             if etree.tostring(self.candidate.tree) == etree.tostring(tree):
@@ -204,16 +236,39 @@ class Service:
 
     def _validate(self, session: Session, operation: etree._Element) -> None:
         _only(operation, {"source"})
-        source = _param(operation, "source")
-        inline = _param(source, "config") if source is not None else None
-        if inline is not None:
-            tree = store.from_config(self.schema, inline)
-        elif _datastore(operation, "source", {"running", "candidate"}) == "running":
-            tree = self.running.tree
-        else:
+        self.commits.validate(self._source(operation)[1])
+
+    def _copy_config(self, session: Session, operation: etree._Element) -> None:
+        _only(operation, {"source", "target"})
+        target = _datastore(operation, "target", DATASTORES)
+        source, tree = self._source(operation)
+        if source == target:
+            raise errors.InvalidValue(
+                f"copy-config from {source} to itself changes nothing",
+                error_type="protocol",
+                info={"bad-element": "target"},
+            )
+        self._check_lock(session, target)
+
+        if target == "running":
+            # Replacing running is a commit: planned, performed, undone on error.
+            self.commits.commit(tree, session.session_id)
+            if source == "candidate":
+                self._candidate_committed(tree)
+            self._follow_running()
+        elif target == "candidate":
             with self._locks_guard:
-                tree = copy.deepcopy(self.candidate.tree)
-        self.commits.validate(tree)
+                self.candidate.replace(tree, session.session_id)
+        else:
+            self.startup.replace(store.validated(self.schema, tree))
+        logger.info("Session %d copied %s to %s.", session.session_id, source, target)
+
+    def _delete_config(self, session: Session, operation: etree._Element) -> None:
+        _only(operation, {"target"})
+        _datastore(operation, "target", {"startup"})
+        self._check_lock(session, "startup")
+        self.startup.delete()
+        logger.info("Session %d deleted the startup configuration.", session.session_id)
 
     def _follow_running(self) -> None:
         # An unchanged candidate is running's copy, also after edits of running itself.
@@ -223,7 +278,7 @@ class Service:
 
     def _lock(self, session: Session, operation: etree._Element) -> None:
         _only(operation, {"target"})
-        target = _datastore(operation, "target", {"running", "candidate"})
+        target = _datastore(operation, "target", DATASTORES)
         with self._locks_guard:
             holder = self._locks.get(target)
             if holder is not None:
@@ -242,7 +297,7 @@ class Service:
 
     def _unlock(self, session: Session, operation: etree._Element) -> None:
         _only(operation, {"target"})
-        target = _datastore(operation, "target", {"running", "candidate"})
+        target = _datastore(operation, "target", DATASTORES)
         with self._locks_guard:
             if self._locks.get(target) != session.session_id:
                 raise errors.OperationFailed(
@@ -345,7 +400,7 @@ def _param(operation: etree._Element, name: str) -> etree._Element | None:
     return found if found is not None else operation.find(name)
 
 
-def _datastore(operation: etree._Element, parameter: str, offered: set[str]) -> str:
+def _datastore(operation: etree._Element, parameter: str, offered: Collection[str]) -> str:
     """The name of the datastore a parameter such as <target> names, one of ``offered``."""
     holder = _param(operation, parameter)
     if holder is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from e2e_support import IMAGE, KA, NC, Device, app_xml, image_xml
 from lxml import etree
@@ -55,3 +57,30 @@ def test_a_commit_the_api_server_refuses_changes_nothing_and_keeps_the_candidate
     assert device.deployments() == {"web"}
     assert apps_in(device.get_config()) == {"web"}
     assert apps_in(candidate(device)) == {"web", "huge"}
+
+
+def test_apps_saved_to_startup_come_back_after_a_restart_without_running_xml(device: Device):
+    device.edit(image_xml() + app_xml("web", IDLE))
+    assert device.manager.copy_config(source="running", target="startup").ok
+    # Committed after the save, so not part of what a restart brings back.
+    device.edit(app_xml("later", IDLE))
+    assert device.deployments() == {"web", "later"}
+
+    device.manager.close_session()
+    assert device.daemon.stop() == 0
+    (device.folder / "state" / "running.xml").unlink()
+    # Gone from the cluster too, so only the startup configuration can bring it back.
+    device.apps_api.delete_namespaced_deployment("web", device.namespace)
+    device.launch()
+
+    assert apps_in(device.get_config()) == {"web"}
+    assert _eventually(lambda: device.deployments() == {"web"})
+
+
+def _eventually(check, within: float = 60.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.5)
+    return check()

@@ -28,6 +28,15 @@ def save(path: Path, tree: etree._Element) -> None:
     files.sync_folder(path.parent)
 
 
+def remove(path: Path) -> None:
+    """Delete the saved file, so that a crash right after leaves it deleted."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    files.sync_folder(path.parent)
+
+
 def load(path: Path) -> etree._Element | None:
     """The saved tree, or None when nothing was saved yet."""
     try:

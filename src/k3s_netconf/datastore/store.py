@@ -1,4 +1,4 @@
-"""The running datastore: a validated XML tree, its typed form, and the file that keeps it."""
+"""A saved datastore (running, startup): a validated XML tree, its typed form, and the file that keeps it."""
 
 from __future__ import annotations
 
@@ -59,6 +59,15 @@ class Datastore:
         persisting.save(self.path, candidate.tree)
         self.tree = candidate.tree
         self.config = candidate.config
+
+    def saved(self) -> bool:
+        return self.path.exists()
+
+    def delete(self) -> None:
+        """Remove the saved file; the datastore is empty until it is written again."""
+        persisting.remove(self.path)
+        self.tree = empty_tree()
+        self.config = desired.Config()
 
 
 def validated(schema: Schema, tree: etree._Element) -> Candidate:
