@@ -31,13 +31,13 @@ class LiveState:
         self._join_apps(data)
         self._join_images(data)
         self._join_forwarding(data)
-        data.append(rendering.node_state(self._node(), requested(running.config)))
+        rendering.node_state(data, self._node(), requested(running.config))
         return data
 
     def _join_apps(self, data: etree._Element) -> None:
         states = self.commits.cluster.app_states()
         for app in data.iterfind(f"{_ka('apps')}/{_ka('app')}"):
-            app.append(rendering.app_state(states.get(app.findtext(_ka("name")))))
+            rendering.app_state(app, states.get(app.findtext(_ka("name"))))
 
     def _join_images(self, data: etree._Element) -> None:
         entries = list(data.iterfind(f"{_ka('images')}/{_ka('image')}"))
@@ -49,14 +49,13 @@ class LiveState:
         for image in entries:
             name = image.findtext(_ka("name"))
             info = listing.get(name)
-            image.append(
-                rendering.image_state(
-                    present=info is not None if reachable else None,
-                    digest=info.digest if info else None,
-                    size=info.size if info else None,
-                    imported_at=info.imported_at if info else None,
-                    last_error=failures.get(name),
-                )
+            rendering.image_state(
+                image,
+                present=info is not None if reachable else None,
+                digest=info.digest if info else None,
+                size=info.size if info else None,
+                imported_at=info.imported_at if info else None,
+                last_error=failures.get(name),
             )
 
     def _join_forwarding(self, data: etree._Element) -> None:
@@ -70,8 +69,8 @@ class LiveState:
         for rule in container.iterfind(_ka("rule")):
             protocol = (rule.findtext(_ka("protocol")) or "").strip()
             key = (protocol, int(rule.findtext(_ka("external-port")) or 0))
-            rule.append(rendering.rule_state(states.get(key, RuleState())))
-        container.append(rendering.forwarding_state(forwarder.state()))
+            rendering.rule_state(rule, states.get(key, RuleState()))
+        rendering.forwarding_state(container, forwarder.state())
 
     def _node(self) -> NodeState:
         return self.commits.cluster.node_state()

@@ -1,4 +1,9 @@
-"""Observed state as the model's ``config false`` nodes, ready to join the config for get."""
+"""Observed state as the model's ``config false`` nodes, joined to the config for get.
+
+Each function builds its node under the entry it belongs to: an element made on its own and
+appended afterwards is moved between documents and its namespaces reconciled, which cost more
+than building it.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +18,19 @@ from k3s_netconf.schema import APPS_NS
 _NSMAP = {None: APPS_NS}
 
 
-def app_state(state: observed.AppState | None) -> etree._Element:
-    element = _element("state")
+def app_state(parent: etree._Element, state: observed.AppState | None) -> etree._Element:
+    element = _element(parent, "state")
     if state is None:
         return element
     _leaf(element, "desired-replicas", state.desired_replicas)
     _leaf(element, "ready-replicas", state.ready_replicas)
     for pod in state.pods:
-        element.append(_pod(pod))
+        _pod(element, pod)
     return element
 
 
-def _pod(pod: observed.PodState) -> etree._Element:
-    element = _element("pod")
+def _pod(parent: etree._Element, pod: observed.PodState) -> etree._Element:
+    element = _element(parent, "pod")
     _leaf(element, "name", pod.name)
     _leaf(element, "phase", pod.phase)
     _leaf(element, "pod-ip", pod.pod_ip)
@@ -53,13 +58,14 @@ def _pod(pod: observed.PodState) -> etree._Element:
 
 
 def image_state(
+    parent: etree._Element,
     present: bool | None,
     digest: str | None,
     size: int | None,
     imported_at: datetime | None,
     last_error: str | None,
 ) -> etree._Element:
-    element = _element("state")
+    element = _element(parent, "state")
     _leaf(element, "present", present)
     _leaf(element, "digest", digest)
     _leaf(element, "size", size)
@@ -68,8 +74,8 @@ def image_state(
     return element
 
 
-def rule_state(state: observed.RuleState) -> etree._Element:
-    element = _element("state")
+def rule_state(parent: etree._Element, state: observed.RuleState) -> etree._Element:
+    element = _element(parent, "state")
     _leaf(element, "target-address", state.target_address)
     _leaf(element, "target-port", state.target_port)
     _leaf(element, "active", state.active)
@@ -78,8 +84,8 @@ def rule_state(state: observed.RuleState) -> etree._Element:
     return element
 
 
-def forwarding_state(state: observed.ForwardingState) -> etree._Element:
-    element = _element("state")
+def forwarding_state(parent: etree._Element, state: observed.ForwardingState) -> etree._Element:
+    element = _element(parent, "state")
     _leaf(element, "management-address", state.management_address)
     _leaf(element, "table-installed", state.table_installed)
     for problem in state.problems:
@@ -87,8 +93,10 @@ def forwarding_state(state: observed.ForwardingState) -> etree._Element:
     return element
 
 
-def node_state(node: observed.NodeState, requested: Mapping[str, int]) -> etree._Element:
-    element = _element("node")
+def node_state(
+    parent: etree._Element, node: observed.NodeState, requested: Mapping[str, int]
+) -> etree._Element:
+    element = _element(parent, "node")
     _leaf(element, "name", node.name)
     _leaf(element, "cluster-reachable", node.cluster_reachable)
     _leaf(element, "kubernetes-version", node.kubernetes_version)
@@ -105,8 +113,10 @@ def node_state(node: observed.NodeState, requested: Mapping[str, int]) -> etree.
     return element
 
 
-def _element(name: str) -> etree._Element:
-    return etree.Element(_tag(name), nsmap=_NSMAP)
+def _element(parent: etree._Element, name: str) -> etree._Element:
+    # The namespace is declared only where the parent's default namespace is another one.
+    nsmap = None if parent.nsmap.get(None) == APPS_NS else _NSMAP
+    return etree.SubElement(parent, _tag(name), nsmap=nsmap)
 
 
 def _tag(name: str) -> str:
