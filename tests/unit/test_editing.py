@@ -171,3 +171,15 @@ def test_two_volumes_on_one_mount_path_break_the_unique_rule(store):
     with pytest.raises(errors.OperationFailed) as e:
         store.edit(app_xml("web", volumes))
     assert e.value.app_tag == "data-not-unique"
+
+
+def test_a_value_is_checked_against_its_type_as_the_edit_is_applied():
+    s = schema.load()
+    tree = empty_tree()
+    config = etree.fromstring(
+        f'<config xmlns="{NC}"><apps xmlns="{KA}"><app><name>web</name>'
+        "<replicas>lots</replicas></app></apps></config>"
+    )
+    with pytest.raises(errors.InvalidValue) as e:
+        editing.apply(s, tree, config, "merge")
+    assert e.value.path == "/ka:apps/ka:app[ka:name='web']/ka:replicas"

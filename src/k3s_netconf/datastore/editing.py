@@ -220,6 +220,10 @@ class _Editor:
                     error_type="application",
                 )
             keys[key] = leaf.text.strip()
+            key_node = node.child(node.namespace, key)
+            if key_node is not None:
+                where = paths.entry(path, node.namespace, node.name, keys)
+                _check_value(key_node, keys[key], f"{where}/{paths.step(node.namespace, key)}")
         return keys
 
     # Leaves
@@ -317,7 +321,20 @@ def _leaf_value(edit: etree._Element, node: Node, where: str) -> str:
             path=where,
             info={"bad-element": node.name},
         )
-    return (edit.text or "").strip()
+    value = (edit.text or "").strip()
+    _check_value(node, value, where)
+    return value
+
+
+def _check_value(node: Node, value: str, where: str) -> None:
+    """The value against its YANG type (RFC 7950 section 8.3.1): checked as it is parsed,
+    also in the candidate, whose other constraints wait for commit."""
+    kind = node.yang.type
+    parsed = kind.parse_value(value)
+    if parsed is not None and parsed in kind:
+        return
+    detail = kind.error_message or f"not a valid {kind}"
+    raise errors.InvalidValue(f"{value!r} is not a valid {node.name}: {detail}", path=where)
 
 
 def _describe(keys: dict[str, str]) -> str:

@@ -1,0 +1,103 @@
+"""netconf-console2, the operators' command-line client, against the real daemon.
+
+Each test runs the ``netconf-console2`` program as a shell user would, from the environment
+the tests run in, and reads what it prints.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+pytestmark = pytest.mark.protocol
+
+KA = "urn:k3s-netconf:yang:apps"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run_console(daemon, *arguments: str) -> subprocess.CompletedProcess[str]:
+    program = Path(sys.executable).parent / "netconf-console2"
+    return subprocess.run(
+        [
+            str(program),
+            "--host",
+            daemon.host,
+            "--port",
+            str(daemon.port),
+            "-u",
+            daemon.user,
+            "-p",
+            daemon.password,
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def console(daemon, *arguments: str) -> str:
+    done = run_console(daemon, *arguments)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_hello_lists_the_model_and_the_capabilities(netconf_daemon):
+    printed = console(netconf_daemon, "--hello")
+
+    assert "urn:ietf:params:netconf:base:1.1" in printed
+    assert "module=k3s-netconf-apps" in printed
+    assert "urn:ietf:params:netconf:capability:candidate:1.0" in printed
+
+
+def test_an_edit_from_files_reaches_the_candidate_and_a_filtered_get_config_reads_it(
+    start_daemon,
+):
+    daemon = start_daemon()
+
+    console(
+        daemon,
+        "--db",
+        "candidate",
+        "--edit-config",
+        str(EXAMPLES / "web-image.xml"),
+        str(EXAMPLES / "web-app.xml"),
+    )
+    printed = console(
+        daemon,
+        "--db",
+        "candidate",
+        "--ns",
+        f"ka={KA}",
+        "--get-config",
+        "--filter",
+        "/ka:apps/ka:app[ka:name='web']/ka:env",
+    )
+
+    data = etree.fromstring(printed.encode())
+    env = [
+        (e.findtext(f"{{{KA}}}name"), e.findtext(f"{{{KA}}}value"))
+        for e in data.iterfind(f".//{{{KA}}}env")
+    ]
+    assert env == [("GREETING", "hello"), ("MODE", "demo")]
+    assert data.find(f".//{{{KA}}}image") is None
+
+
+def test_a_refused_edit_prints_the_rpc_error(netconf_daemon, tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text(
+        f'<apps xmlns="{KA}"><app><name>Web</name>'
+        "<image>docker.io/library/busybox:1.36</image></app></apps>"
+    )
+
+    done = run_console(netconf_daemon, "--db", "candidate", "--edit-config", str(bad))
+
+    assert done.returncode != 0
+    printed = done.stdout
+    assert "<nc:error-tag>invalid-value</nc:error-tag>" in printed
+    assert "/ka:apps/ka:app[ka:name='Web']/ka:name" in printed
