@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import fcntl
 import logging
-import re
 import threading
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import IO, Protocol
 
 from lxml import etree
 
-from k3s_netconf import errors
+from k3s_netconf import errors, xmltext
 from k3s_netconf.commits import Commits
 from k3s_netconf.datastore import filtering, store
 from k3s_netconf.datastore.candidate import CandidateDatastore
@@ -485,9 +484,5 @@ def _leaf(element: etree._Element, name: str, default: str, allowed) -> str:
 
 def _output(name: str, text: str | None) -> etree._Element:
     element = etree.Element(_ka(name), nsmap={None: APPS_NS})
-    element.text = _XML_UNSAFE.sub("\ufffd", text or "")
+    element.text = xmltext.clean(text or "")
     return element
-
-
-# Characters XML 1.0 cannot carry; a container's log may hold any byte.
-_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

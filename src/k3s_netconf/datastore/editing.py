@@ -233,15 +233,15 @@ class _Editor:
     ) -> None:
         where = f"{path}/{paths.step(node.namespace, node.name)}"
         existing = target.find(node.tag)
-
-        if operation in ("delete", "remove"):
-            self._remove(target, existing, operation, where)
-            return
-        if operation == "create" and existing is not None:
-            raise errors.DataExists(f"{node.name!r} already has a value", path=where)
-        if operation == "none":
-            if existing is None:
-                raise errors.DataMissing(f"{node.name!r} has no value", path=where)
+        done = self._without_value(
+            target,
+            existing,
+            operation,
+            where,
+            exists=f"{node.name!r} already has a value",
+            missing=f"{node.name!r} has no value",
+        )
+        if done:
             return
 
         value = _leaf_value(edit, node, where)
@@ -256,19 +256,40 @@ class _Editor:
         where = f"{path}/{paths.step(node.namespace, node.name)}[.={paths.quote(value)}]"
         existing = next((e for e in target.iterfind(node.tag) if (e.text or "") == value), None)
 
-        if operation in ("delete", "remove"):
-            self._remove(target, existing, operation, where)
-            return
-        if operation == "create" and existing is not None:
-            raise errors.DataExists(f"{node.name!r} already holds {value!r}", path=where)
-        if operation == "none":
-            if existing is None:
-                raise errors.DataMissing(f"{node.name!r} does not hold {value!r}", path=where)
-            return
-        if existing is None:
+        done = self._without_value(
+            target,
+            existing,
+            operation,
+            where,
+            exists=f"{node.name!r} already holds {value!r}",
+            missing=f"{node.name!r} does not hold {value!r}",
+        )
+        if not done and existing is None:
             self._new_child(target, node).text = value
 
     # Shared steps
+
+    def _without_value(
+        self,
+        target: etree._Element,
+        existing: etree._Element | None,
+        operation: str,
+        where: str,
+        exists: str,
+        missing: str,
+    ) -> bool:
+        """The operations on a leaf or leaf-list entry that need no new value: True when the
+        operation is carried out (delete, remove, none), False when a value is to be set."""
+        if operation in ("delete", "remove"):
+            self._remove(target, existing, operation, where)
+            return True
+        if operation == "create" and existing is not None:
+            raise errors.DataExists(exists, path=where)
+        if operation == "none":
+            if existing is None:
+                raise errors.DataMissing(missing, path=where)
+            return True
+        return False
 
     def _remove(
         self, target: etree._Element, existing: etree._Element | None, operation: str, where: str

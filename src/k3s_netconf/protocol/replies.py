@@ -7,19 +7,16 @@ Code below the protocol layer raises ``errors.NetconfError`` leaves and never bu
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Iterable, Iterator
 from typing import TypeAlias
 
 from lxml import etree
 
-from k3s_netconf import errors, paths
+from k3s_netconf import errors, paths, xmltext
 from k3s_netconf.protocol.messages import NC
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
-# Characters XML 1.0 cannot carry; an error message quoting client input may hold them.
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 Result: TypeAlias = etree._Element | list[etree._Element] | None
 
@@ -91,7 +88,7 @@ def _leaves(error: errors.NetconfError) -> Iterator[errors.NetconfError]:
 
 def _leaf(parent: etree._Element, tag: str, text: str) -> etree._Element:
     element = etree.SubElement(parent, tag)
-    element.text = NOT_XML.sub("\ufffd", text)
+    element.text = xmltext.clean(text)
     return element
 
 
