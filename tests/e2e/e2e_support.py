@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -16,8 +17,9 @@ from protocol.connecting import ncclient
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 KA = "urn:k3s-netconf:yang:apps"
-# An image of these tests' own, so removing it never disturbs another tier's image.
-IMAGE = "localhost/k3s-netconf/busybox:e2e"
+# An image of this test run's own, so removing it never disturbs another tier's image, nor
+# another run's on the same cluster.
+IMAGE = f"localhost/k3s-netconf/busybox:e2e-{os.getpid()}"
 ARCHIVE = "busybox-e2e.tar"
 
 POD_TIMEOUT = 120.0
