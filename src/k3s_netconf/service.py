@@ -170,6 +170,7 @@ class Service:
         )
 
     def _get_schema(self, session: Session, operation: etree._Element) -> etree._Element:
+        _only(operation, {"identifier", "version", "format"}, netconfstate.NCM)
         identifier = _monitoring_param(operation, "identifier")
         if not identifier:
             raise errors.MissingElement(
@@ -178,7 +179,14 @@ class Service:
             )
         _schema_format(operation)
 
-        text = self.catalogue.schema_text(identifier, _monitoring_param(operation, "version"))
+        version = _monitoring_param(operation, "version")
+        text = self.catalogue.schema_text(identifier, version)
+        logger.debug(
+            "Session %d downloads the schema %r, version %r.",
+            session.session_id,
+            identifier,
+            version,
+        )
         data = etree.Element(f"{{{netconfstate.NCM}}}data", nsmap={None: netconfstate.NCM})
         data.text = text
         return data
@@ -421,12 +429,12 @@ def _lock_state_dir(folder: Path) -> IO[bytes]:
 # Parameter reading, shared by the handlers
 
 
-def _only(operation: etree._Element, allowed: set[str]) -> None:
+def _only(operation: etree._Element, allowed: set[str], namespace: str = NC) -> None:
     for child in operation:
         if not isinstance(child.tag, str):
             continue
         q = etree.QName(child)
-        if q.namespace not in (NC, None) or q.localname not in allowed:
+        if q.namespace not in (namespace, None) or q.localname not in allowed:
             raise errors.UnknownElement(
                 f"{q.localname!r} is not a parameter of {etree.QName(operation).localname!r}",
                 error_type="protocol",
@@ -486,26 +494,27 @@ def _filtered(data: etree._Element, filter_: etree._Element | None) -> etree._El
     return filtering.subtree(data, filter_)
 
 
-def _monitoring_param(operation: etree._Element, name: str) -> str | None:
+def _monitoring_element(operation: etree._Element, name: str) -> etree._Element | None:
     """A parameter of get-schema, in its module's namespace or, as some clients send it, none."""
     found = operation.find(f"{{{netconfstate.NCM}}}{name}")
-    if found is None:
-        found = operation.find(name)
+    return found if found is not None else operation.find(name)
+
+
+def _monitoring_param(operation: etree._Element, name: str) -> str | None:
+    found = _monitoring_element(operation, name)
     if found is None or not (found.text or "").strip():
         return None
     return found.text.strip()
 
 
 def _schema_format(operation: etree._Element) -> None:
-    value = _monitoring_param(operation, "format")
-    if value is None:
+    element = _monitoring_element(operation, "format")
+    value = (element.text or "").strip() if element is not None else ""
+    if not value:
         return
 
     # An identityref: "yang" or a prefix bound to the module's namespace, "ncm:yang".
     prefix, _, name = value.rpartition(":")
-    element = operation.find(f"{{{netconfstate.NCM}}}format")
-    if element is None:
-        element = operation.find("format")
     namespace = element.nsmap.get(prefix or None)
     if name != "yang" or (prefix and namespace != netconfstate.NCM):
         raise errors.InvalidValue(

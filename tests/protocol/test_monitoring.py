@@ -168,6 +168,14 @@ def test_get_schema_without_an_identifier_is_missing_element(netconf_daemon):
     assert (error["tag"], error["info"]) == ("missing-element", {"bad-element": "identifier"})
 
 
+def test_get_schema_with_an_unknown_parameter_is_unknown_element(netconf_daemon):
+    with connecting.hello(netconf_daemon) as client:
+        reply = get_schema(client, "<identifier>ietf-datastores</identifier><depth>2</depth>")
+
+    error = the_error(reply)
+    assert (error["tag"], error["info"]) == ("unknown-element", {"bad-element": "depth"})
+
+
 def test_netconf_console_downloads_the_model_with_get_schema(netconf_daemon):
     program = Path(sys.executable).parent / "netconf-console2"
     done = subprocess.run(
