@@ -143,6 +143,7 @@ class Session(NetconfServerSession):  # type: ignore[misc]
 
         # The server's hello goes first; it never waits for the client's.
         self.send_message(replies.hello(self.server.capabilities, self.session_id))
+        # RFC 6022 counts a session as started once the server's hello with its id went out.
         self.server.tally.add("in_sessions")
         try:
             self.capabilities = messages.parse_hello(self.pkt_stream.receive_pdu(False))
