@@ -6,6 +6,7 @@ get-schema and reads its sessions, locks and counters under /netconf-state.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -456,3 +457,45 @@ def test_the_hello_names_the_yang_library_with_its_content_id(netconf_daemon):
     query = parse_qs(urlsplit(capability).query)
     assert query["revision"] == ["2019-01-04"]
     assert query["content-id"] == [data.findtext(lib("yang-library/content-id"))]
+
+
+# Both trees against their modules
+
+
+def test_netconf_state_and_yang_library_are_valid_instances_of_their_modules(
+    netconf_daemon, tmp_path
+):
+    yanglint = shutil.which("yanglint")
+    assert yanglint, "yanglint (libyang2-tools, see tools/setup) is not installed"
+    selection = f'<netconf-state xmlns="{NCM}"/><yang-library xmlns="{YANGLIB}"/>'
+    with connecting.ncclient(netconf_daemon) as manager, connecting.ncclient(netconf_daemon):
+        manager.lock("candidate")
+        data = manager.get(filter=f'<filter type="subtree">{selection}</filter>').data_ele
+        manager.unlock("candidate")
+
+    instance = tmp_path / "state.xml"
+    instance.write_bytes(b"".join(etree.tostring(child) for child in data))
+    modules = [
+        next(YANG_FOLDER.glob(f"ietf/{name}@*.yang"))
+        for name in ("ietf-netconf-monitoring", "ietf-yang-library", "ietf-datastores")
+    ]
+    # Checked as a get's data: the deprecated /modules-state, whose leaf is mandatory in a
+    # complete datastore, is not served.
+    done = subprocess.run(
+        [
+            yanglint,
+            "-t",
+            "get",
+            "-p",
+            str(YANG_FOLDER / "ietf"),
+            *map(str, modules),
+            str(instance),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [etree.QName(c).localname for c in data] == ["netconf-state", "yang-library"]
