@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from lxml import etree
+from ncclient.operations import RPCError
 
 from protocol import connecting
 from protocol.rawclient import NC
@@ -319,7 +320,7 @@ def test_the_session_counters_move_with_rpcs_and_rpc_errors(netconf_daemon):
         before = counters(own_session(manager))
         manager.get_config("running")
         manager.get_config("running")
-        with pytest.raises(Exception, match="no-such-module"):
+        with pytest.raises(RPCError, match="no-such-module"):
             manager.get_schema("no-such-module")
         after = counters(own_session(manager))
 
