@@ -48,6 +48,12 @@ class OperationFailed(NetconfError):
     tag = "operation-failed"
 
 
+class SchemaNotUnique(OperationFailed):
+    """get-schema names a schema the server has in several versions (RFC 6022 3.1)."""
+
+    app_tag = "data-not-unique"
+
+
 class InvalidValue(NetconfError):
     """A value breaks the model or a rule of the plugin."""
 

@@ -68,6 +68,7 @@ class Schema:
     """The compiled model: yangson's DataModel plus the XML-facing index."""
 
     def __init__(self, folder: Path) -> None:
+        self.folder = folder
         self.modules = _find_modules(folder)
         self.datamodel = DataModel(_yang_library(self.modules), [str(folder), str(folder / "ietf")])
         self.module_of_namespace = {m.namespace: m.name for m in self.modules}

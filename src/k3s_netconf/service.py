@@ -12,12 +12,14 @@ import fcntl
 import logging
 import threading
 from collections.abc import Callable, Collection
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Protocol
 
 from lxml import etree
 
-from k3s_netconf import errors, xmltext
+from k3s_netconf import errors, monitoring, netconfstate, xmltext
+from k3s_netconf.catalogue import Catalogue
 from k3s_netconf.commits import Commits
 from k3s_netconf.datastore import filtering, store
 from k3s_netconf.datastore.candidate import CandidateDatastore
@@ -38,6 +40,8 @@ class Session(Protocol):
 
     session_id: int
     username: str
+
+    def snapshot(self) -> monitoring.Snapshot: ...
 
 
 Reply = etree._Element | list[etree._Element] | None
@@ -61,8 +65,12 @@ class Service:
         self.commits = Commits(settings, self.running)
         self.live = LiveState(self.commits)
         self.candidate = CandidateDatastore(self.schema)
+        # The library lists what the hello names, so it is made from the same list.
+        self.catalogue = Catalogue(self.schema.folder, self._offered())
         # Datastore name -> the session holding its lock.
         self._locks: dict[str, int] = {}
+        # Datastore name -> when its current (or last) lock was taken.
+        self._locked_at: dict[str, datetime] = {}
         # One guard for the locks and the candidate, whose lock rules depend on each other.
         self._locks_guard = threading.Lock()
         self._operations: dict[str, Handler] = {
@@ -77,6 +85,7 @@ class Service:
             _nc("copy-config"): self._copy_config,
             _nc("delete-config"): self._delete_config,
             f"{{{YANG}}}action": self._action,
+            f"{{{netconfstate.NCM}}}get-schema": self._get_schema,
             _ka("import-image"): self._import_image,
             _ka("remove-image"): self._remove_image,
         }
@@ -103,6 +112,10 @@ class Service:
 
     def capabilities(self) -> list[str]:
         """Capabilities beyond base:1.0 and base:1.1, advertised in the server's hello."""
+        library = f"{CAPABILITY}:yang-library:1.1?revision=2019-01-04"
+        return [*self._offered(), f"{library}&content-id={self.catalogue.content_id}"]
+
+    def _offered(self) -> list[str]:
         modules = [
             f"{m.namespace}?module={m.name}&revision={m.revision}" for m in self.schema.modules
         ]
@@ -141,7 +154,42 @@ class Service:
 
     def _get(self, session: Session, operation: etree._Element) -> etree._Element:
         _only(operation, {"filter"})
-        return _filtered(self.live.tree(), _param(operation, "filter"))
+        data = self.live.tree()
+        data.append(self._netconf_state(session))
+        data.append(netconfstate.yang_library(self.catalogue))
+        return _filtered(data, _param(operation, "filter"))
+
+    def _netconf_state(self, session: Session) -> etree._Element:
+        with self._locks_guard:
+            locks = {
+                name: netconfstate.Lock(holder, self._locked_at[name])
+                for name, holder in self._locks.items()
+            }
+        return netconfstate.netconf_state(
+            sorted(DATASTORES), locks, self.catalogue, session.snapshot()
+        )
+
+    def _get_schema(self, session: Session, operation: etree._Element) -> etree._Element:
+        _only(operation, {"identifier", "version", "format"}, netconfstate.NCM)
+        identifier = _monitoring_param(operation, "identifier")
+        if not identifier:
+            raise errors.MissingElement(
+                "get-schema needs an <identifier>, the name of a module or submodule",
+                info={"bad-element": "identifier"},
+            )
+        _schema_format(operation)
+
+        version = _monitoring_param(operation, "version")
+        text = self.catalogue.schema_text(identifier, version)
+        logger.debug(
+            "Session %d downloads the schema %r, version %r.",
+            session.session_id,
+            identifier,
+            version,
+        )
+        data = etree.Element(f"{{{netconfstate.NCM}}}data", nsmap={None: netconfstate.NCM})
+        data.text = text
+        return data
 
     def _get_config(self, session: Session, operation: etree._Element) -> etree._Element:
         _only(operation, {"source", "filter"})
@@ -292,6 +340,7 @@ class Service:
                     info={"session-id": str(others[0])},
                 )
             self._locks[target] = session.session_id
+            self._locked_at[target] = datetime.now(UTC)
         logger.info("Session %d locked %s.", session.session_id, target)
 
     def _unlock(self, session: Session, operation: etree._Element) -> None:
@@ -380,12 +429,12 @@ def _lock_state_dir(folder: Path) -> IO[bytes]:
 # Parameter reading, shared by the handlers
 
 
-def _only(operation: etree._Element, allowed: set[str]) -> None:
+def _only(operation: etree._Element, allowed: set[str], namespace: str = NC) -> None:
     for child in operation:
         if not isinstance(child.tag, str):
             continue
         q = etree.QName(child)
-        if q.namespace not in (NC, None) or q.localname not in allowed:
+        if q.namespace not in (namespace, None) or q.localname not in allowed:
             raise errors.UnknownElement(
                 f"{q.localname!r} is not a parameter of {etree.QName(operation).localname!r}",
                 error_type="protocol",
@@ -443,6 +492,35 @@ def _filtered(data: etree._Element, filter_: etree._Element | None) -> etree._El
             info={"bad-attribute": "type", "bad-element": "filter"},
         )
     return filtering.subtree(data, filter_)
+
+
+def _monitoring_element(operation: etree._Element, name: str) -> etree._Element | None:
+    """A parameter of get-schema, in its module's namespace or, as some clients send it, none."""
+    found = operation.find(f"{{{netconfstate.NCM}}}{name}")
+    return found if found is not None else operation.find(name)
+
+
+def _monitoring_param(operation: etree._Element, name: str) -> str | None:
+    found = _monitoring_element(operation, name)
+    if found is None or not (found.text or "").strip():
+        return None
+    return found.text.strip()
+
+
+def _schema_format(operation: etree._Element) -> None:
+    element = _monitoring_element(operation, "format")
+    value = (element.text or "").strip() if element is not None else ""
+    if not value:
+        return
+
+    # An identityref: "yang" or a prefix bound to the module's namespace, "ncm:yang".
+    prefix, _, name = value.rpartition(":")
+    namespace = element.nsmap.get(prefix or None)
+    if name != "yang" or (prefix and namespace != netconfstate.NCM):
+        raise errors.InvalidValue(
+            f"the server offers its schemas in the format yang only, not {value!r}",
+            info={"bad-element": "format"},
+        )
 
 
 def _app_action(operation: etree._Element) -> tuple[str, etree._Element]:

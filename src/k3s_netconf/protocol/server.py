@@ -20,8 +20,8 @@ from lxml import etree
 from netconf.server import NetconfSSHServer
 from sshutil.server import SSHServerSocket
 
-from k3s_netconf import logs
-from k3s_netconf.protocol import auth, hostkeys, messages, replies
+from k3s_netconf import logs, monitoring
+from k3s_netconf.protocol import auth, counting, hostkeys, messages, replies
 from k3s_netconf.protocol.sessions import Session
 from k3s_netconf.settings import Settings
 
@@ -56,6 +56,7 @@ class Server(NetconfSSHServer):  # type: ignore[misc]
         self.host_key = hostkeys.load_or_create(settings.server.host_key_path)
         self._registry_lock = threading.Lock()
         self._sessions: dict[int, Session] = {}
+        self.tally = counting.ServerTally()
 
         # The package's constructor is not called: it binds every address of the host whatever
         # the settings say and looks for host keys under /etc/ssh.
@@ -124,6 +125,17 @@ class Server(NetconfSSHServer):  # type: ignore[misc]
     def find_session(self, session_id: int) -> Session | None:
         with self._registry_lock:
             return self._sessions.get(session_id)
+
+    def snapshot(self) -> monitoring.Snapshot:
+        """The statistics, and the sessions past their hello, in the order they began."""
+        with self._registry_lock:
+            sessions = sorted(self._sessions.values(), key=lambda s: s.session_id)
+        views = [view for view in (s.view() for s in sessions) if view is not None]
+        return monitoring.Snapshot(
+            capabilities=list(self.capabilities),
+            statistics=self.tally.statistics(),
+            sessions=views,
+        )
 
     def remove_socket(self, serversocket: Connection) -> None:
         # A connection may end before the accept loop has listed it.

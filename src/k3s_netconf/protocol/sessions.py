@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import paramiko
@@ -25,8 +26,8 @@ from netconf import base
 from netconf.error import ChannelClosed
 from netconf.server import NetconfServerSession
 
-from k3s_netconf import errors, logs
-from k3s_netconf.protocol import framing, messages, replies
+from k3s_netconf import errors, logs, monitoring
+from k3s_netconf.protocol import counting, framing, messages, replies
 from k3s_netconf.protocol.messages import BASE_11, NC
 
 if TYPE_CHECKING:
@@ -60,7 +61,10 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         self.limits = server.settings.server
         self.username: str = channel.get_transport().get_username() or ""
         self._closing = False
+        self._killed = False
         self._ended = False
+        self.tally = counting.Tally(counting.RPC_COUNTERS)
+        self.login_time: datetime | None = None
         self._end_lock = threading.Lock()
         self._send_lock = threading.Lock()
         self.operations: dict[str, Operation] = {
@@ -139,13 +143,20 @@ class Session(NetconfServerSession):  # type: ignore[misc]
 
         # The server's hello goes first; it never waits for the client's.
         self.send_message(replies.hello(self.server.capabilities, self.session_id))
-        self.capabilities = messages.parse_hello(self.pkt_stream.receive_pdu(False))
+        # RFC 6022 counts a session as started once the server's hello with its id went out.
+        self.server.tally.add("in_sessions")
+        try:
+            self.capabilities = messages.parse_hello(self.pkt_stream.receive_pdu(False))
+        except messages.BadHello:
+            self.server.tally.add("in_bad_hellos")
+            raise
 
         # Chunked framing from the next message on, when both sides speak base:1.1.
         self.new_framing = BASE_11 in self.capabilities
         self.pkt_stream.deadline = None
         self.pkt_stream.timeout = self.limits.idle_timeout or None
         self.session_open = True
+        self.login_time = datetime.now(UTC)
         self.log.info(
             "Session opened from %s with %s framing.",
             self.connection.peer,
@@ -170,12 +181,14 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         try:
             rpc = messages.parse_rpc(msg)
         except errors.MalformedMessage as e:
+            self._count("in_bad_rpcs")
             if not self.new_framing:
                 # base:1.0 has no malformed-message error; closing is what remains.
                 raise EndSession(e.message) from e
             self.log.info("Answering a malformed message: %s.", e.message)
             reply = replies.rpc_reply(None)
             replies.add_errors(reply, e)
+            self._count("out_rpc_errors")
             self.send_message(reply)
             return
 
@@ -188,16 +201,25 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         except errors.NetconfError as e:
             self.log.debug("The rpc failed: %s", e)
             replies.add_errors(reply, e)
+            self._count("out_rpc_errors")
         except Exception:
             self.log.exception("An rpc failed with an unexpected error.")
             replies.add_errors(reply, errors.OperationFailed(INTERNAL_ERROR))
+            self._count("out_rpc_errors")
         else:
             replies.add_result(reply, result)
         return reply
 
     def _execute(self, rpc: etree._Element) -> replies.Result:
-        messages.check_message_id(rpc)
-        operation = messages.operation(rpc, self.server.known_namespaces)
+        try:
+            messages.check_message_id(rpc)
+            operation = messages.operation(rpc, self.server.known_namespaces)
+        except errors.NetconfError:
+            # RFC 6022: an rpc the rpc layer refuses is a bad one, not one more rpc.
+            self._count("in_bad_rpcs")
+            raise
+
+        self._count("in_rpcs")
         handler = self.operations.get(operation.tag, self._delegate)
         return handler(operation)
 
@@ -230,7 +252,29 @@ class Session(NetconfServerSession):  # type: ignore[misc]
 
         # Its locks are released before the <ok/>, so the caller may take them right away.
         target.log.warning("Killed by session %d of %r.", self.session_id, self.username)
+        target._killed = True
         target.close()
+
+    # Counting
+
+    def _count(self, name: str) -> None:
+        self.tally.add(name)
+        self.server.tally.add(name)
+
+    def view(self) -> monitoring.SessionView | None:
+        """What /netconf-state/sessions shows of this session; None before its hello."""
+        if self.login_time is None:
+            return None
+        return monitoring.SessionView(
+            session_id=self.session_id,
+            username=self.username,
+            source_host=self.connection.client_addr[0],
+            login_time=self.login_time,
+            counters=self.tally.counters(),
+        )
+
+    def snapshot(self) -> monitoring.Snapshot:
+        return self.server.snapshot()
 
     # Sending and ending
 
@@ -255,6 +299,9 @@ class Session(NetconfServerSession):  # type: ignore[misc]
 
         was_open, self.session_open = self.session_open, False
         self.server.unregister(self)
+        if was_open and not (self._closing or self._killed):
+            # RFC 6022: neither close-session nor kill-session drops a session.
+            self.server.tally.add("dropped_sessions")
         if was_open:
             self._release()
 
