@@ -19,7 +19,7 @@ from lxml import etree
 
 from k3s_netconf import errors, xmltext
 from k3s_netconf.commits import Commits
-from k3s_netconf.datastore import filtering, store
+from k3s_netconf.datastore import defaults, filtering, store
 from k3s_netconf.datastore.candidate import CandidateDatastore
 from k3s_netconf.livestate import LiveState
 from k3s_netconf.schema import APPS_NS, load
@@ -111,6 +111,8 @@ class Service:
             f"{CAPABILITY}:candidate:1.0",
             f"{CAPABILITY}:validate:1.1",
             f"{CAPABILITY}:startup:1.0",
+            f"{CAPABILITY}:xpath:1.0",
+            defaults.CAPABILITY,
             *modules,
         ]
 
@@ -140,13 +142,17 @@ class Service:
     # Reading
 
     def _get(self, session: Session, operation: etree._Element) -> etree._Element:
-        _only(operation, {"filter"})
-        return _filtered(self.live.tree(), _param(operation, "filter"))
+        _only(operation, {"filter", defaults.PARAMETER})
+        mode = defaults.mode_of(operation)
+        tree = defaults.reported(self.schema, self.live.tree(), mode, config_only=False)
+        return filtering.filtered(self.schema, tree, _param(operation, "filter"))
 
     def _get_config(self, session: Session, operation: etree._Element) -> etree._Element:
-        _only(operation, {"source", "filter"})
+        _only(operation, {"source", "filter", defaults.PARAMETER})
         source = _datastore(operation, "source", DATASTORES)
-        return _filtered(self._tree(source), _param(operation, "filter"))
+        mode = defaults.mode_of(operation)
+        tree = defaults.reported(self.schema, self._tree(source), mode, config_only=True)
+        return filtering.filtered(self.schema, tree, _param(operation, "filter"))
 
     def _tree(self, name: str) -> etree._Element:
         """A copy of a datastore's tree, by name."""
@@ -238,9 +244,12 @@ class Service:
         self.commits.validate(self._source(operation)[1])
 
     def _copy_config(self, session: Session, operation: etree._Element) -> None:
-        _only(operation, {"source", "target"})
+        _only(operation, {"source", "target", defaults.PARAMETER})
         target = _datastore(operation, "target", DATASTORES)
         source, tree = self._source(operation)
+        # The copy holds the source as that mode reads it; a datastore keeps no tags.
+        mode = defaults.mode_of(operation).replace("report-all-tagged", "report-all")
+        tree = defaults.reported(self.schema, tree, mode, config_only=True)
         if source == target:
             raise errors.InvalidValue(
                 f"copy-config from {source} to itself changes nothing",
@@ -385,7 +394,9 @@ def _only(operation: etree._Element, allowed: set[str]) -> None:
         if not isinstance(child.tag, str):
             continue
         q = etree.QName(child)
-        if q.namespace not in (NC, None) or q.localname not in allowed:
+        # Parameters of the base protocol are named bare, those of extensions as {ns}name.
+        base = q.namespace in (NC, None) and q.localname in allowed
+        if not base and child.tag not in allowed:
             raise errors.UnknownElement(
                 f"{q.localname!r} is not a parameter of {etree.QName(operation).localname!r}",
                 error_type="protocol",
@@ -431,18 +442,6 @@ def _choice(operation: etree._Element, name: str, allowed: set[str], default: st
             info={"bad-element": name},
         )
     return value
-
-
-def _filtered(data: etree._Element, filter_: etree._Element | None) -> etree._Element:
-    if filter_ is None:
-        return data
-    kind = filter_.get("type", "subtree")
-    if kind != "subtree":
-        raise errors.OperationNotSupported(
-            f"filter type {kind!r} is not supported; use a subtree filter",
-            info={"bad-attribute": "type", "bad-element": "filter"},
-        )
-    return filtering.subtree(data, filter_)
 
 
 def _app_action(operation: etree._Element) -> tuple[str, etree._Element]:
