@@ -45,9 +45,7 @@ def xpath(session, expression: str):
 
 def apps(data) -> list[list[str]]:
     """Each app entry of a reply as the local names of its children."""
-    return [
-        [child.tag.split("}")[1] for child in app] for app in data.iterfind(f".//{{{KA}}}app")
-    ]
+    return [[child.tag.split("}")[1] for child in app] for app in data.iterfind(f".//{{{KA}}}app")]
 
 
 def test_a_content_match_on_the_key_returns_only_that_entry_with_all_its_children(session):

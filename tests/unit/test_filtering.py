@@ -131,9 +131,7 @@ def test_rfc_6_4_4_one_user_whole():
 
 
 def test_rfc_6_4_5_one_user_with_selected_children():
-    result = users(
-        "<top><users><user><name>fred</name><type/><full-name/></user></users></top>"
-    )
+    result = users("<top><users><user><name>fred</name><type/><full-name/></user></users></top>")
     (user,) = result.iterfind(f".//{{{T}}}user")
     assert [etree.QName(c).localname for c in user] == ["name", "type", "full-name"]
 
