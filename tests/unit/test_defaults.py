@@ -6,7 +6,7 @@ import pytest
 from lxml import etree
 
 from k3s_netconf import errors
-from k3s_netconf.datastore import defaults
+from k3s_netconf.datastore import defaults, editing
 from k3s_netconf.schema import load
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
@@ -97,3 +97,32 @@ def test_an_unknown_with_defaults_mode_is_invalid_value():
         defaults.mode_of(get)
     assert e.value.info == {"bad-element": "with-defaults"}
     assert "report-all-tagged" in e.value.message
+
+
+def edited(leaves: str) -> etree._Element:
+    tree = copy.deepcopy(TREE)
+    config = etree.fromstring(
+        f'<config xmlns="{NC}" xmlns:wd="{WD}"><apps xmlns="{KA}"><app><name>web</name>'
+        f"{leaves}</app></apps></config>"
+    )
+    editing.apply(load(), tree, config, "merge")
+    return tree
+
+
+def test_an_edited_leaf_tagged_as_default_is_accepted_when_it_holds_the_default():
+    tree = edited('<termination-grace-period wd:default="true">30</termination-grace-period>')
+    assert leaf(tree, "termination-grace-period").text == "30"
+    assert leaf(tree, "termination-grace-period").get(f"{{{WD}}}default") is None
+
+
+def test_an_edited_leaf_tagged_as_default_with_another_value_is_invalid_value():
+    with pytest.raises(errors.InvalidValue) as e:
+        edited('<termination-grace-period wd:default="true">5</termination-grace-period>')
+    assert e.value.path == "/ka:apps/ka:app[ka:name='web']/ka:termination-grace-period"
+    assert "'30'" in e.value.message
+
+
+def test_an_edited_leaf_without_a_default_cannot_be_tagged_as_default():
+    with pytest.raises(errors.InvalidValue) as e:
+        edited('<image wd:default="true">docker.io/library/busybox:1.36</image>')
+    assert "no default" in e.value.message

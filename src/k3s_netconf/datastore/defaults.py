@@ -18,6 +18,7 @@ from k3s_netconf.schema import Node, Schema
 MODULE_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"
 WD = "urn:ietf:params:xml:ns:netconf:default:1.0"
 PARAMETER = f"{{{MODULE_NS}}}with-defaults"
+TAG = f"{{{WD}}}default"
 MODES = ("explicit", "report-all", "report-all-tagged", "trim")
 BASIC_MODE = "explicit"
 CAPABILITY = (
@@ -69,6 +70,24 @@ def holds_default(node: Node, element: etree._Element) -> bool:
     if default is None:
         return False
     return node.yang.type.parse_value((element.text or "").strip()) == default
+
+
+def check_tagged(node: Node, edit: etree._Element, where: str) -> None:
+    """An edited leaf tagged ``wd:default="true"`` must hold its default (RFC 6243).
+
+    A client that read a report-all-tagged reply may send its leaves back as they came.
+    """
+    if edit.get(TAG, "false").strip() not in ("true", "1"):
+        return
+    if not holds_default(node, edit):
+        default = default_of(node)
+        has = f"its default is {default!r}" if default is not None else "it has no default"
+        raise errors.InvalidValue(
+            f"{node.name!r} is tagged as holding its default, but {has}, not "
+            f"{(edit.text or '').strip()!r}",
+            path=where,
+            info={"bad-attribute": "default", "bad-element": node.name},
+        )
 
 
 def _children(node: Node, element: etree._Element):
@@ -128,7 +147,7 @@ def _case_in_effect(parent: Node, child: Node, present: set[str]) -> bool:
 def _tag(node: Node, element: etree._Element) -> None:
     for child, found in _children(node, element):
         if holds_default(child, found):
-            found.set(f"{{{WD}}}default", "true")
+            found.set(TAG, "true")
         elif child.kind in ("container", "list"):
             _tag(child, found)
 
