@@ -123,3 +123,22 @@ def test_copy_config_with_trim_copies_without_values_equal_to_their_default(star
         entry = s.get_config("startup").data_ele.find(f"{{{KA}}}apps/{{{KA}}}app")
         assert entry.findtext(f"{{{KA}}}name") == "web"
         assert entry.find(f"{{{KA}}}replicas") is None
+
+
+def test_an_edit_may_send_back_a_tagged_default_but_not_a_tagged_other_value(session):
+    def edit(value: str):
+        return session.edit_config(
+            target="candidate",
+            config=(
+                f'<config xmlns="{NC}" xmlns:wd="{WD}"><apps xmlns="{KA}"><app><name>web</name>'
+                f'<termination-grace-period wd:default="true">{value}</termination-grace-period>'
+                "</app></apps></config>"
+            ),
+        )
+
+    assert edit("30").ok
+    assert app(session, "explicit").findtext(f"{{{KA}}}termination-grace-period") == "30"
+    with pytest.raises(RPCError) as e:
+        edit("5")
+    assert (e.value.type, e.value.tag) == ("application", "invalid-value")
+    assert app(session, "explicit").findtext(f"{{{KA}}}termination-grace-period") == "30"
