@@ -103,3 +103,7 @@ def test_an_unknown_filter_type_is_invalid_value():
 )
 def test_absolute_paths_are_rooted_at_the_top_level_nodes_and_nothing_else(expression, expected):
     assert rooted(expression) == expected
+
+
+def test_a_namespace_node_selects_nothing():
+    assert len(select("/ka:apps/namespace::*")) == 0

@@ -43,7 +43,11 @@ def selected(schema: Schema, data: etree._Element, filter_: etree._Element) -> e
     found = _evaluate(data, expression, {p: ns for p, ns in filter_.nsmap.items() if p})
     selection = Selection(data)
     for node in found:
-        element = node if isinstance(node, etree._Element) else node.getparent()
+        # A text node or an attribute stands for its element; namespace nodes for nothing.
+        if isinstance(node, etree._Element):
+            element = node
+        else:
+            element = node.getparent() if hasattr(node, "getparent") else None
         if element is None or not isinstance(element.tag, str):
             continue
         selection.keep(element)
