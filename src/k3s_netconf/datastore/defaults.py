@@ -139,7 +139,7 @@ def _case_in_effect(parent: Node, child: Node, present: set[str]) -> bool:
         if chosen:
             if not any(k is case for n in chosen for c, k in n.cases if c is choice):
                 return False
-        elif getattr(choice, "default", None) != case.qual_name:
+        elif getattr(choice, "default_case", None) != case.qual_name:
             return False
     return True
 
