@@ -10,6 +10,8 @@ defaults come from yangson's compiled schema.
 
 from __future__ import annotations
 
+from functools import cache
+
 from lxml import etree
 
 from k3s_netconf import errors
@@ -103,32 +105,40 @@ def _children(node: Node, element: etree._Element):
 
 def _fill(node: Node, element: etree._Element, config_only: bool) -> None:
     present = {child.tag for child in element if isinstance(child.tag, str)}
-    for child in node.children.values():
-        if (config_only and not child.config) or child.tag in present:
+    for child, text in _fillable(node, config_only):
+        if child.tag in present or not _case_in_effect(node, child, present):
             continue
-        if not _case_in_effect(node, child, present):
-            continue
-        text = default_of(child)
+        added = etree.SubElement(element, child.tag, nsmap={None: child.namespace})
         if text is not None:
-            etree.SubElement(element, child.tag, nsmap={None: child.namespace}).text = text
-        elif child.kind == "container" and not child.presence and _has_defaults(child, config_only):
-            etree.SubElement(element, child.tag, nsmap={None: child.namespace})
+            added.text = text
 
     for child, found in _children(node, element):
         if child.kind in ("container", "list"):
             _fill(child, found, config_only)
 
 
+@cache
+def _fillable(node: Node, config_only: bool) -> tuple[tuple[Node, str | None], ...]:
+    """What report-all may add below ``node``: leaves with their default, and the
+    non-presence containers that would hold defaults (with None).
+
+    Worked out once per schema node: a get of a hundred apps asks it for every entry.
+    """
+    found: list[tuple[Node, str | None]] = []
+    for child in node.children.values():
+        if config_only and not child.config:
+            continue
+        text = default_of(child)
+        if text is not None:
+            found.append((child, text))
+        elif child.kind == "container" and not child.presence and _has_defaults(child, config_only):
+            found.append((child, None))
+    return tuple(found)
+
+
 def _has_defaults(node: Node, config_only: bool) -> bool:
     # Only what report-all would fill in is worth a container of its own.
-    for child in node.children.values():
-        if (config_only and not child.config) or child.cases:
-            continue
-        if default_of(child) is not None:
-            return True
-        if child.kind == "container" and not child.presence and _has_defaults(child, config_only):
-            return True
-    return False
+    return any(not child.cases for child, _ in _fillable(node, config_only))
 
 
 def _case_in_effect(parent: Node, child: Node, present: set[str]) -> bool:
