@@ -25,6 +25,7 @@ APPS_MODULE = "k3s-netconf-apps"
 
 _FILE_NAME = re.compile(r"(?P<name>[\w.-]+)@(?P<revision>\d{4}-\d{2}-\d{2})\.yang$")
 _NAMESPACE = re.compile(r'^\s*namespace\s+"([^"]+)"', re.MULTILINE)
+_IMPORT = re.compile(r"^\s*import\s+([\w.-]+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class YangModule:
     namespace: str
     path: Path
     implemented: bool
+    imports: tuple[str, ...] = ()
 
 
 @dataclass(eq=False)
@@ -70,7 +72,8 @@ class Schema:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.modules = _find_modules(folder)
-        self.datamodel = DataModel(_yang_library(self.modules), [str(folder), str(folder / "ietf")])
+        library = _yang_library(_loadable(self.modules))
+        self.datamodel = DataModel(library, [str(folder), str(folder / "ietf")])
         self.module_of_namespace = {m.namespace: m.name for m in self.modules}
         self.root = Node("", "", "container", True, self.datamodel.schema)
         _index_children(self.root, self.datamodel.schema, self._namespace_of, ())
@@ -97,7 +100,8 @@ def _find_modules(folder: Path) -> list[YangModule]:
     modules = []
     for path in sorted(folder.glob("*.yang")) + sorted(folder.glob("ietf/*.yang")):
         match = _FILE_NAME.match(path.name)
-        namespace = _NAMESPACE.search(path.read_text())
+        text = path.read_text()
+        namespace = _NAMESPACE.search(text)
         if match is None or namespace is None:
             continue
         modules.append(
@@ -107,9 +111,20 @@ def _find_modules(folder: Path) -> list[YangModule]:
                 namespace=namespace.group(1),
                 path=path,
                 implemented=path.parent == folder,
+                imports=tuple(_IMPORT.findall(text)),
             )
         )
     return modules
+
+
+def _loadable(modules: list[YangModule]) -> list[YangModule]:
+    """The modules whose imports are all at hand: yangson refuses a library with any other.
+
+    ietf-netconf-with-defaults augments ietf-netconf, which defines no data and is not
+    shipped; it is advertised all the same, for the parameter it adds to get and get-config.
+    """
+    names = {m.name for m in modules}
+    return [m for m in modules if set(m.imports) <= names]
 
 
 def _yang_library(modules: list[YangModule]) -> str:

@@ -21,7 +21,7 @@ from lxml import etree
 from k3s_netconf import errors, monitoring, netconfstate, xmltext
 from k3s_netconf.catalogue import Catalogue
 from k3s_netconf.commits import Commits
-from k3s_netconf.datastore import filtering, store
+from k3s_netconf.datastore import defaults, filtering, store
 from k3s_netconf.datastore.candidate import CandidateDatastore
 from k3s_netconf.livestate import LiveState
 from k3s_netconf.schema import APPS_NS, load
@@ -124,6 +124,8 @@ class Service:
             f"{CAPABILITY}:candidate:1.0",
             f"{CAPABILITY}:validate:1.1",
             f"{CAPABILITY}:startup:1.0",
+            f"{CAPABILITY}:xpath:1.0",
+            defaults.CAPABILITY,
             *modules,
         ]
 
@@ -153,11 +155,12 @@ class Service:
     # Reading
 
     def _get(self, session: Session, operation: etree._Element) -> etree._Element:
-        _only(operation, {"filter"})
-        data = self.live.tree()
-        data.append(self._netconf_state(session))
-        data.append(netconfstate.yang_library(self.catalogue))
-        return _filtered(data, _param(operation, "filter"))
+        _only(operation, {"filter", defaults.PARAMETER})
+        mode = defaults.mode_of(operation)
+        tree = defaults.reported(self.schema, self.live.tree(), mode, config_only=False)
+        tree.append(self._netconf_state(session))
+        tree.append(netconfstate.yang_library(self.catalogue))
+        return filtering.filtered(self.schema, tree, _param(operation, "filter"))
 
     def _netconf_state(self, session: Session) -> etree._Element:
         with self._locks_guard:
@@ -192,9 +195,11 @@ class Service:
         return data
 
     def _get_config(self, session: Session, operation: etree._Element) -> etree._Element:
-        _only(operation, {"source", "filter"})
+        _only(operation, {"source", "filter", defaults.PARAMETER})
         source = _datastore(operation, "source", DATASTORES)
-        return _filtered(self._tree(source), _param(operation, "filter"))
+        mode = defaults.mode_of(operation)
+        tree = defaults.reported(self.schema, self._tree(source), mode, config_only=True)
+        return filtering.filtered(self.schema, tree, _param(operation, "filter"))
 
     def _tree(self, name: str) -> etree._Element:
         """A copy of a datastore's tree, by name."""
@@ -286,9 +291,12 @@ class Service:
         self.commits.validate(self._source(operation)[1])
 
     def _copy_config(self, session: Session, operation: etree._Element) -> None:
-        _only(operation, {"source", "target"})
+        _only(operation, {"source", "target", defaults.PARAMETER})
         target = _datastore(operation, "target", DATASTORES)
         source, tree = self._source(operation)
+        # The copy holds the source as that mode reads it; a datastore keeps no tags.
+        mode = defaults.mode_of(operation).replace("report-all-tagged", "report-all")
+        tree = defaults.reported(self.schema, tree, mode, config_only=True)
         if source == target:
             raise errors.InvalidValue(
                 f"copy-config from {source} to itself changes nothing",
@@ -434,7 +442,9 @@ def _only(operation: etree._Element, allowed: set[str], namespace: str = NC) -> 
         if not isinstance(child.tag, str):
             continue
         q = etree.QName(child)
-        if q.namespace not in (namespace, None) or q.localname not in allowed:
+        # Parameters of the operation's own module are named bare, those of extensions {ns}name.
+        own = q.namespace in (namespace, None) and q.localname in allowed
+        if not own and child.tag not in allowed:
             raise errors.UnknownElement(
                 f"{q.localname!r} is not a parameter of {etree.QName(operation).localname!r}",
                 error_type="protocol",
@@ -480,18 +490,6 @@ def _choice(operation: etree._Element, name: str, allowed: set[str], default: st
             info={"bad-element": name},
         )
     return value
-
-
-def _filtered(data: etree._Element, filter_: etree._Element | None) -> etree._Element:
-    if filter_ is None:
-        return data
-    kind = filter_.get("type", "subtree")
-    if kind != "subtree":
-        raise errors.OperationNotSupported(
-            f"filter type {kind!r} is not supported; use a subtree filter",
-            info={"bad-attribute": "type", "bad-element": "filter"},
-        )
-    return filtering.subtree(data, filter_)
 
 
 def _monitoring_element(operation: etree._Element, name: str) -> etree._Element | None:

@@ -101,3 +101,56 @@ def test_a_refused_edit_prints_the_rpc_error(netconf_daemon, tmp_path):
     printed = done.stdout
     assert "<nc:error-tag>invalid-value</nc:error-tag>" in printed
     assert "/ka:apps/ka:app[ka:name='Web']/ka:name" in printed
+
+
+def test_an_xpath_get_config_selects_the_leaves_with_their_entries_keys(start_daemon):
+    daemon = start_daemon()
+    console(
+        daemon,
+        "--db",
+        "candidate",
+        "--edit-config",
+        str(EXAMPLES / "web-image.xml"),
+        str(EXAMPLES / "web-app.xml"),
+    )
+
+    printed = console(
+        daemon, "--db", "candidate", "--ns", f"ka={KA}", "--get-config", "/ka:apps/ka:app/ka:image"
+    )
+
+    data = etree.fromstring(printed.encode())
+    (app,) = data.iterfind(f".//{{{KA}}}app")
+    assert [etree.QName(c).localname for c in app] == ["name", "image"]
+    assert app.findtext(f"{{{KA}}}name") == "web"
+
+
+def test_a_get_config_with_defaults_report_all_tagged_prints_the_tagged_defaults(start_daemon):
+    daemon = start_daemon()
+    console(
+        daemon,
+        "--db",
+        "candidate",
+        "--edit-config",
+        str(EXAMPLES / "web-image.xml"),
+        str(EXAMPLES / "web-app.xml"),
+    )
+
+    printed = console(
+        daemon,
+        "--db",
+        "candidate",
+        "--with-defaults",
+        "report-all-tagged",
+        "--ns",
+        f"ka={KA}",
+        "--get-config",
+        "/ka:apps/ka:app/ka:enabled | /ka:apps/ka:app/ka:termination-grace-period",
+    )
+
+    app = etree.fromstring(printed.encode()).find(f".//{{{KA}}}app")
+    tagged = "{urn:ietf:params:xml:ns:netconf:default:1.0}default"
+    assert app.findtext(f"{{{KA}}}enabled") == "true"
+    assert app.find(f"{{{KA}}}enabled").get(tagged) == "true"
+    # Set to 5 by the example, not its default of 30: reported, not tagged.
+    assert app.findtext(f"{{{KA}}}termination-grace-period") == "5"
+    assert app.find(f"{{{KA}}}termination-grace-period").get(tagged) is None

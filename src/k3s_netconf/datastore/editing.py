@@ -13,6 +13,7 @@ from __future__ import annotations
 from lxml import etree
 
 from k3s_netconf import errors, paths
+from k3s_netconf.datastore import defaults
 from k3s_netconf.schema import Node, Schema
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
@@ -121,6 +122,8 @@ class _Editor:
         name = etree.QName(child).localname
         operation = inherited
         for attribute, value in child.attrib.items():
+            if attribute == defaults.TAG:
+                continue  # checked against the leaf's default with its value
             if attribute != OPERATION:
                 # Includes a bare 'operation' without the NETCONF namespace: not a merge.
                 raise errors.UnknownAttribute(
@@ -245,6 +248,7 @@ class _Editor:
             return
 
         value = _leaf_value(edit, node, where)
+        defaults.check_tagged(node, edit, where)
         if existing is None:
             existing = self._new_child(target, node)
         existing.text = value

@@ -1,83 +1,108 @@
-"""Subtree filtering (RFC 6241 section 6) of a data tree.
+"""Subtree filtering (RFC 6241 section 6) of a data tree, and the choice of filter type.
 
-A filter element with children selects the matching elements of the data below it. Among
-siblings, a leaf with text is a content match (the data must hold that value), an empty
-element is a selection (return that node whole), and an element with children is a
-containment node (descend). When content matches have no selection or containment siblings,
-the whole matching parent is returned. A filter element in no namespace matches any.
+Among the children of a filter element, a leaf with text is a content match node (the data
+must hold that value), an empty element is a selection node (keep that node whole), and an
+element with children is a containment node (descend). The content matches of one sibling
+set are ANDed; when they all hold, the parent is kept with the matched nodes and whatever
+its selection and containment siblings select, or whole when it has no such siblings. A
+filter element in no namespace matches any namespace; its attributes must match the data's.
 """
 
 from __future__ import annotations
 
-import copy
-
 from lxml import etree
+
+from k3s_netconf import errors
+from k3s_netconf.datastore import xpath
+from k3s_netconf.datastore.selecting import Selection
+from k3s_netconf.schema import Schema
+
+
+def filtered(
+    schema: Schema, data: etree._Element, filter_: etree._Element | None
+) -> etree._Element:
+    """``data`` as a get or get-config ``<filter>`` of either type selects it."""
+    if filter_ is None:
+        return data
+
+    kind = filter_.get("type", "subtree")
+    if kind == "subtree":
+        return subtree(data, filter_)
+    if kind == "xpath":
+        return xpath.selected(schema, data, filter_)
+    raise errors.InvalidValue(
+        f"filter type {kind!r} is unknown; use 'subtree' or 'xpath'",
+        error_type="protocol",
+        info={"bad-attribute": "type", "bad-element": "filter"},
+    )
 
 
 def subtree(data: etree._Element, filter_: etree._Element) -> etree._Element:
     """A new element like ``data`` that holds only what ``filter_``'s children select."""
-    result = etree.Element(data.tag, nsmap=data.nsmap)
-    selectors = [f for f in filter_ if isinstance(f.tag, str)]
+    selection = Selection(data)
+    _pick_children(data, _elements(filter_), selection)
+    return selection.built()
+
+
+def _pick_children(
+    data: etree._Element, selectors: list[etree._Element], selection: Selection
+) -> bool:
+    # Several selectors may name the same node (a list, each picking other entries): the
+    # result holds what any of them selects.
+    picked = False
     for child in data:
-        selected = _first_selection(child, selectors)
-        if selected is not None:
-            result.append(selected)
-    return result
+        if not isinstance(child.tag, str):
+            continue
+        for selector in selectors:
+            if _same_node(child, selector) and _pick(child, selector, selection):
+                picked = True
+    return picked
 
 
-def _first_selection(
-    data: etree._Element, selectors: list[etree._Element]
-) -> etree._Element | None:
-    # Several selectors may name the same list, each picking other entries.
-    for selector in selectors:
-        if _same_node(data, selector):
-            selected = _select(data, selector)
-            if selected is not None:
-                return selected
-    return None
-
-
-def _select(data: etree._Element, selector: etree._Element) -> etree._Element | None:
-    children = [f for f in selector if isinstance(f.tag, str)]
+def _pick(data: etree._Element, selector: etree._Element, selection: Selection) -> bool:
+    """Whether ``selector`` selects anything of ``data``, which it names; keeps what it does."""
+    children = _elements(selector)
     if not children:
-        if selector.text and selector.text.strip():
-            return _copy(data) if (data.text or "").strip() == selector.text.strip() else None
-        return _copy(data)
+        if _is_content_match(selector) and _value(data) != _value(selector):
+            return False
+        selection.keep(data)
+        return True
 
     matches = [f for f in children if _is_content_match(f)]
-    for match in matches:
-        if not any(_same_node(d, match) and _value(d) == _value(match) for d in data):
-            return None
+    matched = [d for d in data if any(_matches(d, m) for m in matches)]
+    if any(not any(_matches(d, m) for d in matched) for m in matches):
+        return False
 
     others = [f for f in children if not _is_content_match(f)]
     if not others:
-        return _copy(data)
+        selection.keep(data)
+        return True
 
-    result = etree.Element(data.tag, nsmap=data.nsmap)
-    result.text = None
-    for child in data:
-        if any(_same_node(child, m) for m in matches):
-            result.append(_copy(child))
-            continue
-        selected = _first_selection(child, others)
-        if selected is not None:
-            result.append(selected)
-    return result if len(result) else None
+    for element in matched:
+        selection.keep(element)
+    # With content matches that hold, the entry is kept even when the rest selects nothing.
+    return _pick_children(data, others, selection) or bool(matched)
+
+
+def _elements(element: etree._Element) -> list[etree._Element]:
+    return [c for c in element if isinstance(c.tag, str)]
 
 
 def _is_content_match(element: etree._Element) -> bool:
-    has_children = any(isinstance(c.tag, str) for c in element)
-    return not has_children and bool(element.text and element.text.strip())
+    return not _elements(element) and bool(element.text and element.text.strip())
+
+
+def _matches(data: etree._Element, match: etree._Element) -> bool:
+    return isinstance(data.tag, str) and _same_node(data, match) and _value(data) == _value(match)
 
 
 def _same_node(data: etree._Element, selector: etree._Element) -> bool:
     d, s = etree.QName(data), etree.QName(selector)
-    return d.localname == s.localname and (s.namespace is None or s.namespace == d.namespace)
+    if d.localname != s.localname or s.namespace not in (None, d.namespace):
+        return False
+    # Attribute match (RFC 6241 6.2.3): each attribute of the filter must be on the data.
+    return all(data.get(name) == value for name, value in selector.attrib.items())
 
 
 def _value(element: etree._Element) -> str:
     return (element.text or "").strip()
-
-
-def _copy(element: etree._Element) -> etree._Element:
-    return copy.deepcopy(element)
