@@ -359,3 +359,21 @@ def test_a_confirmed_commit_pending_when_the_daemon_dies_is_rolled_back_on_start
             s.cancel_commit(persist_id="crash")
         assert e.value.tag == "operation-failed"
     assert not (device.folder / "state" / "confirm-rollback.xml").exists()
+
+
+def test_a_follow_up_may_give_a_new_persist_which_then_names_the_commit(device, containerd):
+    # ncclient refuses persist and persist-id in one commit; RFC 6241 8.4.5.1 allows them.
+    with connecting.hello(device) as raw:
+        raw.rpc(f"<edit-config><target><candidate/></target>{config(image_xml())}</edit-config>")
+        first = raw.rpc("<commit><confirmed/><persist>old</persist></commit>")
+        follow_up = raw.rpc(
+            "<commit><confirmed/><persist>new</persist><persist-id>old</persist-id></commit>"
+        )
+        stale = raw.rpc("<cancel-commit><persist-id>old</persist-id></cancel-commit>")
+        cancelled = raw.rpc("<cancel-commit><persist-id>new</persist-id></cancel-commit>")
+
+    assert first.find(f"{{{NC}}}ok") is not None
+    assert follow_up.find(f"{{{NC}}}ok") is not None
+    assert stale.findtext(f".//{{{NC}}}error-tag") == "invalid-value"
+    assert cancelled.find(f"{{{NC}}}ok") is not None
+    assert until(lambda: rolled_back(device, containerd))
