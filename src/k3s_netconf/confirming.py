@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 # RFC 6241 section 8.4.5.1: the confirm timeout when the commit gives none.
 DEFAULT_TIMEOUT = 600
+# Seconds before a rollback that failed (the cluster unreachable, say) is tried again.
+RETRY_SECONDS = 5.0
 # The file beside running that holds running as it was before the pending confirmed commit.
 ROLLBACK_FILE = "confirm-rollback.xml"
 
@@ -170,11 +172,8 @@ class ConfirmedCommits:
             self._pending.timer.cancel()
             before = self._pending.before
 
-        timer = threading.Timer(request.timeout, self._timed_out)
-        timer.name = "confirm-timeout"
-        timer.daemon = True
+        timer = self._start_timer(request.timeout)
         self._pending = Pending(before, session_id, request.persist, timer)
-        timer.start()
         logger.info(
             "Session %d made a confirmed commit; it is rolled back unless confirmed within %d s.",
             session_id,
@@ -189,6 +188,13 @@ class ConfirmedCommits:
         persisting.remove(self.path)
         logger.info("Session %d confirmed the pending confirmed commit.", session_id)
 
+    def _start_timer(self, seconds: float) -> threading.Timer:
+        timer = threading.Timer(seconds, self._timed_out)
+        timer.name = "confirm-timeout"
+        timer.daemon = True
+        timer.start()
+        return timer
+
     def _timed_out(self) -> None:
         timer = threading.current_thread()
         with self._lock:
@@ -200,7 +206,6 @@ class ConfirmedCommits:
         pending = self._pending
         assert pending is not None
         pending.timer.cancel()
-        self._pending = None
         logger.info(
             "Rolling back the confirmed commit of session %d: %s.", pending.session_id, reason
         )
@@ -208,12 +213,18 @@ class ConfirmedCommits:
         try:
             self.commits.commit(pending.before, pending.session_id)
         except Exception as e:
-            # The file stays, so that the next start tries again.
-            logger.error("Could not roll back the confirmed commit: %s.", e)
+            # Still pending, and on disk: the timer tries again, and so does the next start.
+            logger.error(
+                "Could not roll back the confirmed commit: %s; trying again in %.0f s.",
+                e,
+                RETRY_SECONDS,
+            )
+            pending.timer = self._start_timer(RETRY_SECONDS)
             if raising:
                 raise
             return
 
+        self._pending = None
         persisting.remove(self.path)
         self._reverted()
         logger.info("Rolled back the confirmed commit of session %d.", pending.session_id)
