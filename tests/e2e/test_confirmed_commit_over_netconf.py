@@ -26,10 +26,18 @@ def test_an_app_of_an_unconfirmed_commit_loses_its_deployment_when_the_timeout_p
     assert device.manager.commit(confirmed=True, timeout="3").ok
     assert "probation" in device.deployments()
 
+    # Running loses the app once the rollback's steps are done, the Deployment's deletion too.
     deadline = time.monotonic() + ROLLBACK_WAIT
-    while time.monotonic() < deadline and "probation" in device.deployments():
+    while time.monotonic() < deadline and configured_apps(device):
         time.sleep(POLL_SECONDS)
 
+    assert configured_apps(device) == []
     assert "probation" not in device.deployments()
-    assert device.get_config().find(f".//{{{KA}}}app") is None
-    assert IMAGE in device.images()
+    # The image committed before the confirmed commit stays configured.
+    assert [i.findtext(f"{{{KA}}}name") for i in device.get_config().iter(f"{{{KA}}}image")] == [
+        IMAGE
+    ]
+
+
+def configured_apps(device: Device) -> list[str]:
+    return [a.findtext(f"{{{KA}}}name") for a in device.get_config().iter(f"{{{KA}}}app")]
