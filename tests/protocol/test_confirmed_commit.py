@@ -377,3 +377,20 @@ def test_a_follow_up_may_give_a_new_persist_which_then_names_the_commit(device, 
     assert stale.findtext(f".//{{{NC}}}error-tag") == "invalid-value"
     assert cancelled.find(f"{{{NC}}}ok") is not None
     assert until(lambda: rolled_back(device, containerd))
+
+
+def test_a_persistent_confirmed_commit_pending_when_the_daemon_stops_is_rolled_back_on_start(
+    device, start_daemon
+):
+    with connecting.ncclient(device) as s:
+        stage_image(s)
+        s.commit(confirmed=True, timeout="600", persist="stop")
+
+    assert device.stop() == 0
+    assert (device.folder / "state" / "confirm-rollback.xml").exists()
+    restarted = start_daemon(device.folder)
+
+    with connecting.ncclient(restarted) as s:
+        assert images_in(s) == []
+        assert images_in(s, "candidate") == []
+    assert "running goes back to the configuration from before it" in restarted.log()
