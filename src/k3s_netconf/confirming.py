@@ -55,6 +55,8 @@ class Pending:
     session_id: int
     persist: str | None
     timer: threading.Timer
+    # Set when a rollback failed, so that the timer is retrying it.
+    retrying: bool = False
 
 
 class ConfirmedCommits:
@@ -199,8 +201,10 @@ class ConfirmedCommits:
         timer = threading.current_thread()
         with self._lock:
             # A confirmation or a rollback may have come while this waited for the lock.
-            if self._pending is not None and self._pending.timer is timer:
-                self._revert("its confirm timeout passed", raising=False)
+            pending = self._pending
+            if pending is not None and pending.timer is timer:
+                reason = "retrying" if pending.retrying else "its confirm timeout passed"
+                self._revert(reason, raising=False)
 
     def _revert(self, reason: str, raising: bool) -> None:
         pending = self._pending
@@ -220,6 +224,7 @@ class ConfirmedCommits:
                 RETRY_SECONDS,
             )
             pending.timer = self._start_timer(RETRY_SECONDS)
+            pending.retrying = True
             if raising:
                 raise
             return

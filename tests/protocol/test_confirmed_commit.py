@@ -394,3 +394,32 @@ def test_a_persistent_confirmed_commit_pending_when_the_daemon_stops_is_rolled_b
         assert images_in(s) == []
         assert images_in(s, "candidate") == []
     assert "running goes back to the configuration from before it" in restarted.log()
+
+
+def test_a_rollback_that_fails_stays_pending_and_is_tried_again(
+    start_daemon, archive, tmp_path, tmp_path_factory
+):
+    # A containerd of this test's own, stopped while the rollback needs it.
+    base = tmp_path_factory.mktemp("ctrd-retry")
+    runtime = containerd_daemon.start(base)
+    try:
+        images = tmp_path / "images"
+        images.mkdir()
+        (images / ARCHIVE).write_bytes(archive.read_bytes())
+        daemon = start_daemon(
+            tmp_path / "daemon",
+            images={"containerd_address": runtime.socket, "folder": str(images)},
+        )
+        with connecting.ncclient(daemon) as s:
+            stage_image(s)
+            s.commit(confirmed=True, timeout="1", persist="retry")
+            containerd_daemon.stop(runtime)
+
+            assert until(lambda: "Could not roll back the confirmed commit" in daemon.log())
+            assert images_in(s) == [IMAGE]
+
+            runtime = containerd_daemon.start(base)
+            assert until(lambda: images_in(s) == [])
+            assert IMAGE not in runtime.image_refs()
+    finally:
+        containerd_daemon.stop(runtime)
