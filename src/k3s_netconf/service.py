@@ -18,7 +18,7 @@ from typing import IO, Protocol
 
 from lxml import etree
 
-from k3s_netconf import errors, monitoring, netconfstate, xmltext
+from k3s_netconf import confirming, errors, monitoring, netconfstate, xmltext
 from k3s_netconf.catalogue import Catalogue
 from k3s_netconf.commits import Commits
 from k3s_netconf.datastore import defaults, filtering, store
@@ -65,6 +65,9 @@ class Service:
         self.commits = Commits(settings, self.running)
         self.live = LiveState(self.commits)
         self.candidate = CandidateDatastore(self.schema)
+        self.confirmed = confirming.ConfirmedCommits(
+            self.commits, self.running, reverted=self._follow_running
+        )
         # The library lists what the hello names, so it is made from the same list.
         self.catalogue = Catalogue(self.schema.folder, self._offered())
         # Datastore name -> the session holding its lock.
@@ -80,6 +83,7 @@ class Service:
             _nc("lock"): self._lock,
             _nc("unlock"): self._unlock,
             _nc("commit"): self._commit,
+            _nc("cancel-commit"): self._cancel_commit,
             _nc("discard-changes"): self._discard_changes,
             _nc("validate"): self._validate,
             _nc("copy-config"): self._copy_config,
@@ -94,6 +98,7 @@ class Service:
         """Load the saved configuration and start bringing the cluster in line with it."""
         self._state_lock = _lock_state_dir(self.settings.server.state_dir)
         self._load_running()
+        self.confirmed.recover(running_from_startup=self.startup.saved())
         self.candidate.reset(self.running.tree)
         self.commits.start()
 
@@ -108,6 +113,7 @@ class Service:
         logger.info("Running starts from the startup configuration.")
 
     def stop(self) -> None:
+        self.confirmed.stop()
         self.commits.stop()
 
     def capabilities(self) -> list[str]:
@@ -122,6 +128,8 @@ class Service:
         return [
             f"{CAPABILITY}:writable-running:1.0",
             f"{CAPABILITY}:candidate:1.0",
+            f"{CAPABILITY}:confirmed-commit:1.1",
+            f"{CAPABILITY}:rollback-on-error:1.0",
             f"{CAPABILITY}:validate:1.1",
             f"{CAPABILITY}:startup:1.0",
             f"{CAPABILITY}:xpath:1.0",
@@ -151,6 +159,8 @@ class Service:
             if "candidate" in held and session.session_id in self.candidate.editors:
                 self.candidate.reset(self.running.tree)
                 logger.info("Discarded the candidate's changes of session %d.", session.session_id)
+
+        self.confirmed.session_ended(session.session_id)
 
     # Reading
 
@@ -225,12 +235,7 @@ class Service:
         self._check_lock(session, target)
 
         default = _choice(operation, "default-operation", {"merge", "replace", "none"}, "merge")
-        _choice(
-            operation,
-            "error-option",
-            {"stop-on-error", "continue-on-error", "rollback-on-error"},
-            "stop-on-error",
-        )
+        _error_option(operation)
         # Without the option, the candidate's constraints wait for commit (RFC 7950 8.3.2).
         test = _choice(operation, "test-option", {"test-then-set", "set", "test-only"}, "")
 
@@ -264,14 +269,20 @@ class Service:
             self.candidate.replace(tree, session.session_id)
 
     def _commit(self, session: Session, operation: etree._Element) -> None:
-        _only(operation, set())
+        _only(operation, {"confirmed", "confirm-timeout", "persist", "persist-id"})
+        request = _confirm_request(operation)
         self._check_lock(session, "running")
         self._check_lock(session, "candidate")
         with self._locks_guard:
             tree = copy.deepcopy(self.candidate.tree)
 
-        self.commits.commit(tree, session.session_id)
+        self.confirmed.commit(tree, session.session_id, request)
         self._candidate_committed(tree)
+
+    def _cancel_commit(self, session: Session, operation: etree._Element) -> None:
+        _only(operation, {"persist-id"})
+        self._check_lock(session, "running")
+        self.confirmed.cancel(session.session_id, _text(operation, "persist-id"))
 
     def _candidate_committed(self, tree: etree._Element) -> None:
         # Another edit of the candidate while the commit ran stays uncommitted.
@@ -519,6 +530,58 @@ def _schema_format(operation: etree._Element) -> None:
             f"the server offers its schemas in the format yang only, not {value!r}",
             info={"bad-element": "format"},
         )
+
+
+def _error_option(operation: etree._Element) -> None:
+    # Every edit is all or nothing: stop-on-error and rollback-on-error both end with nothing
+    # applied, while continue-on-error would need the edits before a failure to stay.
+    option = _choice(
+        operation,
+        "error-option",
+        {"stop-on-error", "continue-on-error", "rollback-on-error"},
+        "stop-on-error",
+    )
+    if option == "continue-on-error":
+        raise errors.OperationNotSupported(
+            "error-option continue-on-error is not supported: an edit is applied whole or not "
+            "at all; use rollback-on-error or stop-on-error",
+            error_type="protocol",
+            info={"bad-element": "error-option"},
+        )
+
+
+def _confirm_request(operation: etree._Element) -> confirming.Request:
+    confirmed = _param(operation, "confirmed") is not None
+    timeout, persist = _text(operation, "confirm-timeout"), _text(operation, "persist")
+    if not confirmed and (timeout is not None or persist is not None):
+        raise errors.MissingElement(
+            "confirm-timeout and persist belong to a confirmed commit; add <confirmed/>",
+            error_type="protocol",
+            info={"bad-element": "confirmed"},
+        )
+    return confirming.Request(
+        confirmed=confirmed,
+        timeout=confirming.DEFAULT_TIMEOUT if timeout is None else _seconds(timeout),
+        persist=persist,
+        persist_id=_text(operation, "persist-id"),
+    )
+
+
+def _seconds(text: str) -> int:
+    # RFC 6241 section 8.4.5.1: uint32, at least 1.
+    if not text.isdigit() or not 1 <= int(text) <= 2**32 - 1:
+        raise errors.InvalidValue(
+            f"confirm-timeout must be a whole number of seconds from 1 to {2**32 - 1}, "
+            f"not {text!r}",
+            error_type="protocol",
+            info={"bad-element": "confirm-timeout"},
+        )
+    return int(text)
+
+
+def _text(operation: etree._Element, name: str) -> str | None:
+    element = _param(operation, name)
+    return None if element is None else (element.text or "").strip()
 
 
 def _app_action(operation: etree._Element) -> tuple[str, etree._Element]:
