@@ -101,3 +101,17 @@ def test_a_refused_edit_prints_the_rpc_error(netconf_daemon, tmp_path):
     printed = done.stdout
     assert "<nc:error-tag>invalid-value</nc:error-tag>" in printed
     assert "/ka:apps/ka:app[ka:name='Web']/ka:name" in printed
+
+
+def test_get_with_a_filter_prints_only_the_selected_state(netconf_daemon):
+    printed = console(
+        netconf_daemon, "--ns", f"ka={KA}", "--get", "--filter", "/ka:port-forwarding/ka:state"
+    )
+
+    data = etree.fromstring(printed.encode())
+    (forwarding,) = data
+    assert forwarding.tag == f"{{{KA}}}port-forwarding"
+    assert [child.tag for child in forwarding] == [f"{{{KA}}}state"]
+    # No management namespace here: the table is not installed, and get says why.
+    assert forwarding.findtext(f"{{{KA}}}state/{{{KA}}}table-installed") == "false"
+    assert "management_namespace" in forwarding.findtext(f"{{{KA}}}state/{{{KA}}}problem")
