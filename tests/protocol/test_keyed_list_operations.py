@@ -75,3 +75,32 @@ def test_default_operation_none_applies_only_the_operation_a_node_names(session)
 
     assert reply.ok
     assert archives(session) == ["other.tar"]
+
+
+@pytest.mark.parametrize(
+    ("body", "tag"),
+    [
+        ('<apps xmlns="urn:example:unknown"><app><name>x</name></app></apps>', "unknown-namespace"),
+        (
+            f'<images xmlns="{KA}"><image><name>{IMAGE}</name>'
+            '<x:extra xmlns:x="urn:example:unknown">1</x:extra></image></images>',
+            "unknown-element",
+        ),
+        (
+            f'<images xmlns="{KA}"><image operation="delete"><name>{IMAGE}</name></image></images>',
+            "unknown-attribute",
+        ),
+        (
+            f'<images xmlns="{KA}"><image xmlns:x="urn:example:unknown" x:operation="delete">'
+            f"<name>{IMAGE}</name></image></images>",
+            "unknown-attribute",
+        ),
+    ],
+)
+def test_an_edit_of_the_candidate_outside_the_model_is_refused_as_on_running(session, body, tag):
+    # The candidate defers the model's constraints to commit, never the structure of an edit.
+    with pytest.raises(RPCError) as e:
+        session.edit_config(target="candidate", config=config(body))
+
+    assert e.value.tag == tag
+    assert archives(session) == ["busybox.tar"]
