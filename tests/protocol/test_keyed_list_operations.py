@@ -77,24 +77,26 @@ def test_default_operation_none_applies_only_the_operation_a_node_names(session)
     assert archives(session) == ["other.tar"]
 
 
+FOREIGN_CHILD = (
+    f'<images xmlns="{KA}"><image><name>{IMAGE}</name>'
+    '<x:extra xmlns:x="urn:example:unknown">1</x:extra></image></images>'
+)
+FOREIGN_OPERATION = (
+    f'<images xmlns="{KA}"><image xmlns:x="urn:example:unknown" x:operation="delete">'
+    f"<name>{IMAGE}</name></image></images>"
+)
+
+
 @pytest.mark.parametrize(
     ("body", "tag"),
     [
         ('<apps xmlns="urn:example:unknown"><app><name>x</name></app></apps>', "unknown-namespace"),
-        (
-            f'<images xmlns="{KA}"><image><name>{IMAGE}</name>'
-            '<x:extra xmlns:x="urn:example:unknown">1</x:extra></image></images>',
-            "unknown-element",
-        ),
+        (FOREIGN_CHILD, "unknown-element"),
         (
             f'<images xmlns="{KA}"><image operation="delete"><name>{IMAGE}</name></image></images>',
             "unknown-attribute",
         ),
-        (
-            f'<images xmlns="{KA}"><image xmlns:x="urn:example:unknown" x:operation="delete">'
-            f"<name>{IMAGE}</name></image></images>",
-            "unknown-attribute",
-        ),
+        (FOREIGN_OPERATION, "unknown-attribute"),
     ],
 )
 def test_an_edit_of_the_candidate_outside_the_model_is_refused_as_on_running(session, body, tag):
