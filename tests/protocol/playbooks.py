@@ -88,4 +88,6 @@ def _environment(folder: Path) -> dict[str, str]:
         "ANSIBLE_PERSISTENT_COMMAND_TIMEOUT": "120",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "1",
+        # Ansible refuses to start under a locale whose encoding is not UTF-8.
+        "LC_ALL": "C.UTF-8",
     }
