@@ -19,11 +19,16 @@ HOST = "device"
 RUN_TIMEOUT = 300
 
 
-def run_playbook(daemon: Any, playbook: str, folder: Path, **variables: str) -> dict[str, Any]:
-    """Run ``tests/ansible/<playbook>`` against ``daemon``; the JSON callback's output."""
+def run_playbook(
+    daemon: Any, playbook: str, folder: Path, key: Path | None = None, **variables: str
+) -> dict[str, Any]:
+    """Run ``tests/ansible/<playbook>`` against ``daemon``; the JSON callback's output.
+
+    Ansible logs in with the daemon's password, or with the private ``key`` file when given.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     inventory = folder / "inventory.json"
-    inventory.write_text(json.dumps(_inventory(daemon)))
+    inventory.write_text(json.dumps(_inventory(daemon, key)))
 
     program = Path(sys.executable).parent / "ansible-playbook"
     done = subprocess.run(
@@ -60,12 +65,13 @@ def task_results(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-def _inventory(daemon: Any) -> dict[str, Any]:
+def _inventory(daemon: Any, key: Path | None) -> dict[str, Any]:
+    login = {"ansible_private_key_file": str(key)} if key else {"ansible_password": daemon.password}
     device = {
+        **login,
         "ansible_host": daemon.host,
         "ansible_port": daemon.port,
         "ansible_user": daemon.user,
-        "ansible_password": daemon.password,
         "ansible_connection": "ansible.netcommon.netconf",
         "ansible_network_os": "default",
         # Modules run on the control node: with the interpreter that has ncclient.

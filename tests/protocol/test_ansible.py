@@ -28,12 +28,14 @@ def apps_in(daemon, source: str) -> list[str]:
     return [e.findtext(f"{{{KA}}}name") for e in data.iter(f"{{{KA}}}app")]
 
 
+@pytest.mark.parametrize("login", ["password", "ed25519 key"])
 def test_a_playbook_builds_an_app_in_the_candidate_reads_it_back_and_discards_it(
-    start_daemon, tmp_path: Path
+    start_daemon, tmp_path: Path, login: str
 ):
     daemon = start_daemon()
+    key = daemon.keys["ed25519"] if login == "ed25519 key" else None
 
-    run = run_playbook(daemon, "candidate.yml", tmp_path / "run", **VARIABLES)
+    run = run_playbook(daemon, "candidate.yml", tmp_path / "run", key=key, **VARIABLES)
 
     results = task_results(run)
     assert run["stats"][HOST]["failures"] == 0, results
