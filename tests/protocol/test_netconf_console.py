@@ -154,3 +154,17 @@ def test_a_get_config_with_defaults_report_all_tagged_prints_the_tagged_defaults
     # Set to 5 by the example, not its default of 30: reported, not tagged.
     assert app.findtext(f"{{{KA}}}termination-grace-period") == "5"
     assert app.find(f"{{{KA}}}termination-grace-period").get(tagged) is None
+
+
+def test_get_with_a_filter_prints_only_the_selected_state(netconf_daemon):
+    printed = console(
+        netconf_daemon, "--ns", f"ka={KA}", "--get", "--filter", "/ka:port-forwarding/ka:state"
+    )
+
+    data = etree.fromstring(printed.encode())
+    (forwarding,) = data
+    assert forwarding.tag == f"{{{KA}}}port-forwarding"
+    assert [child.tag for child in forwarding] == [f"{{{KA}}}state"]
+    # No management namespace here: the table is not installed, and get says why.
+    assert forwarding.findtext(f"{{{KA}}}state/{{{KA}}}table-installed") == "false"
+    assert "management_namespace" in forwarding.findtext(f"{{{KA}}}state/{{{KA}}}problem")
