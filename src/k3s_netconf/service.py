@@ -17,7 +17,7 @@ from typing import IO, Protocol
 
 from lxml import etree
 
-from k3s_netconf import errors, xmltext
+from k3s_netconf import errors, notifying, xmltext
 from k3s_netconf.commits import Commits
 from k3s_netconf.datastore import filtering, store
 from k3s_netconf.datastore.candidate import CandidateDatastore
@@ -38,6 +38,8 @@ class Session(Protocol):
 
     session_id: int
     username: str
+
+    def notify(self, notification: etree._Element) -> None: ...
 
 
 Reply = etree._Element | list[etree._Element] | None
@@ -61,6 +63,7 @@ class Service:
         self.commits = Commits(settings, self.running)
         self.live = LiveState(self.commits)
         self.candidate = CandidateDatastore(self.schema)
+        self.notifier = notifying.Notifier()
         # Datastore name -> the session holding its lock.
         self._locks: dict[str, int] = {}
         # One guard for the locks and the candidate, whose lock rules depend on each other.
@@ -79,6 +82,7 @@ class Service:
             f"{{{YANG}}}action": self._action,
             _ka("import-image"): self._import_image,
             _ka("remove-image"): self._remove_image,
+            f"{{{notifying.NOTIFICATION_NS}}}create-subscription": self._create_subscription,
         }
 
     def start(self) -> None:
@@ -86,6 +90,8 @@ class Service:
         self._state_lock = _lock_state_dir(self.settings.server.state_dir)
         self._load_running()
         self.candidate.reset(self.running.tree)
+        self.commits.cluster.subscribe(self.notifier.pod_changed)
+        self.commits.image_listeners.append(self.notifier.image_result)
         self.commits.start()
 
     def _load_running(self) -> None:
@@ -111,6 +117,8 @@ class Service:
             f"{CAPABILITY}:candidate:1.0",
             f"{CAPABILITY}:validate:1.1",
             f"{CAPABILITY}:startup:1.0",
+            f"{CAPABILITY}:notification:1.0",
+            f"{CAPABILITY}:interleave:1.0",
             *modules,
         ]
 
@@ -126,6 +134,7 @@ class Service:
 
     def session_ended(self, session: Session) -> None:
         """Release what the session held: called once per session, however it ended."""
+        self.notifier.unsubscribe(session.session_id)
         with self._locks_guard:
             held = [name for name, holder in self._locks.items() if holder == session.session_id]
             for name in held:
@@ -341,6 +350,9 @@ class Service:
         if info.size is not None:
             output.append(_output("size", str(info.size)))
         return output
+
+    def _create_subscription(self, session: Session, operation: etree._Element) -> None:
+        self.notifier.subscribe(session, operation)
 
     def _remove_image(self, session: Session, operation: etree._Element) -> None:
         self.commits.remove_image(self._image_name(operation))

@@ -18,6 +18,8 @@ BASE_10 = "urn:ietf:params:netconf:base:1.0"
 BASE_11 = "urn:ietf:params:netconf:base:1.1"
 # The namespace of the YANG 1.1 <action> operation (RFC 7950 7.15.2).
 YANG = "urn:ietf:params:xml:ns:yang:1"
+# The namespace of <create-subscription> (RFC 5277).
+NOTIFICATION = "urn:ietf:params:xml:ns:netconf:notification:1.0"
 
 _parsers = threading.local()
 

@@ -26,7 +26,7 @@ from netconf.error import ChannelClosed
 from netconf.server import NetconfServerSession
 
 from k3s_netconf import errors, logs
-from k3s_netconf.protocol import framing, messages, replies
+from k3s_netconf.protocol import framing, messages, outbox, replies
 from k3s_netconf.protocol.messages import BASE_11, NC
 
 if TYPE_CHECKING:
@@ -77,6 +77,9 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         base.NetconfSession.__init__(self, channel, debug, server._allocate_session_id())
         self._adopt_channel()
         self.log = logs.session_log(logger, self.session_id, self.username)
+        self._outbox = outbox.Outbox(
+            self.send_message, f"netconf notifications {self.session_id}", self.log
+        )
 
         self.thread = threading.Thread(
             target=self._run, name=f"netconf session {self.session_id}", daemon=True
@@ -179,7 +182,11 @@ class Session(NetconfServerSession):  # type: ignore[misc]
             self.send_message(reply)
             return
 
-        self.send_message(self._answer(rpc))
+        self._outbox.hold()
+        try:
+            self.send_message(self._answer(rpc))
+        finally:
+            self._outbox.release()
 
     def _answer(self, rpc: etree._Element) -> etree._Element:
         reply = replies.rpc_reply(rpc)
@@ -246,6 +253,10 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         with self._send_lock:
             self.pkt_stream.send_pdu(data, self.new_framing)
 
+    def notify(self, notification: etree._Element) -> None:
+        """Queue a notification of the session's subscription; never waits for the client."""
+        self._outbox.put(notification)
+
     def close(self) -> None:
         """End the session, from its own thread or another's; only the first call acts."""
         with self._end_lock:
@@ -254,6 +265,7 @@ class Session(NetconfServerSession):  # type: ignore[misc]
             self._ended = True
 
         was_open, self.session_open = self.session_open, False
+        self._outbox.close()
         self.server.unregister(self)
         if was_open:
             self._release()

@@ -1,0 +1,241 @@
+"""Event notifications (RFC 5277): subscriptions on the NETCONF stream and what they receive.
+
+The service side of notifications. A session subscribes with ``<create-subscription>``; the
+watch cache's Pod changes and the ends of image imports become the model's notifications,
+each stamped with its event time, and go to every subscribed session whose filter selects
+them. The protocol layer only queues and writes the finished ``<notification>`` elements, so
+nothing here waits for a client: a slow reader delays only its own session.
+
+Only the default stream, NETCONF, exists, and no replay log is kept: a subscription receives
+what happens from the moment it was made.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from lxml import etree
+
+from k3s_netconf import errors, xmltext
+from k3s_netconf.datastore import filtering
+from k3s_netconf.kube.watching import PodChange
+from k3s_netconf.schema import APPS_NS
+
+logger = logging.getLogger(__name__)
+
+NOTIFICATION_NS = "urn:ietf:params:xml:ns:netconf:notification:1.0"
+NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
+STREAM = "NETCONF"
+PARAMETERS = frozenset({"stream", "filter", "startTime", "stopTime"})
+
+
+class Listener(Protocol):
+    """What a subscription needs of its session."""
+
+    session_id: int
+
+    def notify(self, notification: etree._Element) -> None: ...
+
+
+@dataclass(frozen=True)
+class Subscription:
+    session: Listener
+    filter: etree._Element | None
+
+    def selects(self, content: etree._Element) -> bool:
+        if self.filter is None:
+            return True
+
+        # The filter applies to the notification's content as it would to data (RFC 5277 3.6).
+        holder = etree.Element("content")
+        holder.append(_copy(content))
+        return len(filtering.subtree(holder, self.filter)) > 0
+
+
+class Notifier:
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._subscriptions: dict[int, Subscription] = {}
+
+    def subscribe(self, session: Listener, operation: etree._Element) -> None:
+        """Carry out a ``<create-subscription>``: check its parameters and register it."""
+        _check_parameters(operation)
+        _check_stream(operation)
+        _check_times(operation)
+        subscription = Subscription(session, _filter(operation))
+
+        with self._guard:
+            if session.session_id in self._subscriptions:
+                raise errors.InUse(
+                    "this session already has a subscription; RFC 5277 allows one per session, "
+                    "so open another session for a second one",
+                    error_type="protocol",
+                )
+            self._subscriptions[session.session_id] = subscription
+        logger.info(
+            "Session %d subscribed to the %s stream%s.",
+            session.session_id,
+            STREAM,
+            " with a filter" if subscription.filter is not None else "",
+        )
+
+    def unsubscribe(self, session_id: int) -> None:
+        with self._guard:
+            ended = self._subscriptions.pop(session_id, None)
+        if ended is not None:
+            logger.info("The subscription of session %d ended with its session.", session_id)
+
+    def publish(self, content: etree._Element) -> None:
+        """Send one event's content to every subscription that selects it."""
+        with self._guard:
+            subscriptions = list(self._subscriptions.values())
+        if not subscriptions:
+            return
+
+        stamp = event_time()
+        for subscription in subscriptions:
+            if subscription.selects(content):
+                subscription.session.notify(notification(stamp, content))
+        logger.debug("Published %s to %d subscription(s).", _name(content), len(subscriptions))
+
+    # The events of the model
+
+    def pod_changed(self, change: PodChange) -> None:
+        """A watch cache subscriber: phase changes, restarts and Pods gone become notifications."""
+        if change.phase_changed or change.restarted or change.current is None:
+            self.publish(app_state_change(change))
+
+    def image_result(self, name: str, error: str | None, digest: str | None) -> None:
+        self.publish(image_import(name, error, digest))
+
+
+def app_state_change(change: PodChange) -> etree._Element:
+    """The model's app-state-change; a Pod that is gone has a previous-phase and no phase."""
+    current, previous = change.current, change.previous
+    pod = current or previous
+    assert pod is not None
+    content = etree.Element(_ka("app-state-change"), nsmap={None: APPS_NS})
+    _leaf(content, "app", pod.app)
+    _leaf(content, "pod", pod.name)
+    if current is not None:
+        _leaf(content, "phase", current.phase)
+    if previous is not None:
+        _leaf(content, "previous-phase", previous.phase)
+    if current is not None:
+        _leaf(content, "restart-count", str(current.restart_count))
+        _leaf(content, "reason", current.container.reason)
+    return content
+
+
+def image_import(name: str, error: str | None, digest: str | None) -> etree._Element:
+    content = etree.Element(_ka("image-import"), nsmap={None: APPS_NS})
+    _leaf(content, "name", name)
+    _leaf(content, "result", "failure" if error is not None else "success")
+    _leaf(content, "digest", digest)
+    _leaf(content, "error", error)
+    return content
+
+
+def notification(stamp: str, content: etree._Element) -> etree._Element:
+    message = etree.Element(_nf("notification"), nsmap={None: NOTIFICATION_NS})
+    etree.SubElement(message, _nf("eventTime")).text = stamp
+    message.append(_copy(content))
+    return message
+
+
+def event_time() -> str:
+    """Now as an RFC 3339 date-time in UTC, to the millisecond."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# The parameters of create-subscription
+
+
+def _check_parameters(operation: etree._Element) -> None:
+    for child in operation:
+        if not isinstance(child.tag, str):
+            continue
+        q = etree.QName(child)
+        if q.namespace not in (NOTIFICATION_NS, NC, None) or q.localname not in PARAMETERS:
+            raise errors.UnknownElement(
+                f"{q.localname!r} is not a parameter of 'create-subscription'",
+                error_type="protocol",
+                info={"bad-element": q.localname},
+            )
+
+
+def _check_stream(operation: etree._Element) -> None:
+    stream = _param(operation, "stream")
+    name = (stream.text or "").strip() if stream is not None else STREAM
+    if name != STREAM:
+        raise errors.InvalidValue(
+            f"there is no stream {name!r}; the only stream is {STREAM!r}",
+            error_type="protocol",
+            info={"bad-element": "stream"},
+        )
+
+
+def _check_times(operation: etree._Element) -> None:
+    # RFC 5277 2.1.1: stopTime only bounds a replay, which startTime asks for.
+    if _param(operation, "startTime") is not None:
+        raise errors.OperationFailed(
+            "this server keeps no replay log, so startTime cannot be honoured; subscribe "
+            "without it to receive events from now on",
+            error_type="protocol",
+        )
+    if _param(operation, "stopTime") is not None:
+        raise errors.MissingElement(
+            "stopTime needs a startTime, and this server keeps no replay log; subscribe "
+            "without either",
+            error_type="protocol",
+            info={"bad-element": "startTime"},
+        )
+
+
+def _filter(operation: etree._Element) -> etree._Element | None:
+    found = _param(operation, "filter")
+    if found is None:
+        return None
+
+    kind = found.get("type", "subtree")
+    if kind != "subtree":
+        raise errors.OperationNotSupported(
+            f"filter type {kind!r} is not supported; use a subtree filter",
+            info={"bad-attribute": "type", "bad-element": "filter"},
+        )
+    return _copy(found)
+
+
+def _param(operation: etree._Element, name: str) -> etree._Element | None:
+    # RFC 5277 puts the parameters in its own namespace; clients such as ncclient send the
+    # filter in the base one.
+    for tag in (f"{{{NOTIFICATION_NS}}}{name}", f"{{{NC}}}{name}", name):
+        found = operation.find(tag)
+        if found is not None:
+            return found
+    return None
+
+
+def _leaf(parent: etree._Element, name: str, text: str | None) -> None:
+    if text is not None:
+        etree.SubElement(parent, _ka(name)).text = xmltext.clean(text)
+
+
+def _copy(element: etree._Element) -> etree._Element:
+    return etree.fromstring(etree.tostring(element))
+
+
+def _name(content: etree._Element) -> str:
+    return etree.QName(content).localname
+
+
+def _ka(name: str) -> str:
+    return f"{{{APPS_NS}}}{name}"
+
+
+def _nf(name: str) -> str:
+    return f"{{{NOTIFICATION_NS}}}{name}"

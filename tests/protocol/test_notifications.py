@@ -1,0 +1,166 @@
+"""Event notifications (RFC 5277) over SSH: subscribing, what arrives, and the refusals.
+
+An import-image rpc of an archive that does not exist is the event these tests cause: it fails
+before containerd is asked anything, so the tier needs no image store, and every failure ends
+in an image-import notification.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from lxml import etree
+
+from protocol import connecting
+from protocol.xmlcheck import NC, is_ok, same_xml, the_error
+
+pytestmark = pytest.mark.protocol
+
+NOTIFICATION = "urn:ietf:params:netconf:capability:notification:1.0"
+INTERLEAVE = "urn:ietf:params:netconf:capability:interleave:1.0"
+NF = "urn:ietf:params:xml:ns:netconf:notification:1.0"
+KA = "urn:k3s-netconf:yang:apps"
+
+# Seconds a notification may take to arrive before the test gives up on it.
+WAIT = 10
+
+
+def import_missing(name: str = "example.com/missing:1.0", archive: str = "missing.tar") -> str:
+    return (
+        f'<import-image xmlns="{KA}"><name>{name}</name><archive>{archive}</archive>'
+        "</import-image>"
+    )
+
+
+def subscribe(body: str = "") -> str:
+    return f'<create-subscription xmlns="{NF}">{body}</create-subscription>'
+
+
+def content_of(notification: etree._Element) -> etree._Element:
+    """The event element of a <notification>, the one child after eventTime."""
+    children = [c for c in notification if c.tag != f"{{{NF}}}eventTime"]
+    assert len(children) == 1, etree.tostring(notification)
+    return children[0]
+
+
+def test_the_server_advertises_notification_and_interleave(netconf_daemon):
+    with connecting.ncclient(netconf_daemon) as m:
+        assert NOTIFICATION in m.server_capabilities
+        assert INTERLEAVE in m.server_capabilities
+
+
+def test_a_failed_import_image_sends_an_image_import_failure_notification(netconf_daemon):
+    with connecting.ncclient(netconf_daemon) as m:
+        m.create_subscription()
+        with pytest.raises(Exception, match="missing.tar"):
+            m.dispatch(etree.fromstring(import_missing()))
+
+        received = m.take_notification(block=True, timeout=WAIT)
+        assert received is not None, "no notification arrived"
+        notification = etree.fromstring(received.notification_xml.encode())
+
+    assert notification.tag == f"{{{NF}}}notification"
+    stamp = notification.findtext(f"{{{NF}}}eventTime")
+    assert datetime.fromisoformat(stamp).tzinfo is not None, stamp
+
+    event = content_of(notification)
+    error = event.findtext(f"{{{KA}}}error")
+    assert "missing.tar" in error
+    expected = (
+        f'<image-import xmlns="{KA}"><name>example.com/missing:1.0</name>'
+        f"<result>failure</result><error>{error}</error></image-import>"
+    )
+    assert same_xml(event, expected)
+
+
+def test_the_reply_to_create_subscription_comes_before_any_notification(netconf_daemon):
+    with connecting.hello(netconf_daemon) as client:
+        assert is_ok(client.rpc(subscribe()))
+        reply = client.rpc(import_missing())
+        assert the_error(reply)["tag"] == "invalid-value"
+
+        notification = client.read_reply()
+        assert notification.tag == f"{{{NF}}}notification"
+        assert content_of(notification).tag == f"{{{KA}}}image-import"
+
+
+def test_rpcs_keep_working_while_the_session_is_subscribed(netconf_daemon):
+    with connecting.ncclient(netconf_daemon) as m:
+        m.create_subscription()
+        for _ in range(3):
+            reply = m.get_config(source="running")
+            assert reply.ok
+            with pytest.raises(Exception, match="missing.tar"):
+                m.dispatch(etree.fromstring(import_missing()))
+
+        received = [m.take_notification(block=True, timeout=WAIT) for _ in range(3)]
+        assert all(n is not None for n in received)
+        assert m.get(filter=("subtree", f'<apps xmlns="{KA}"/>')).ok
+
+
+def test_a_filter_drops_the_notifications_it_does_not_select(netconf_daemon):
+    wanted, other = "example.com/wanted:1.0", "example.com/other:1.0"
+    selector = f'<image-import xmlns="{KA}"><name>{wanted}</name></image-import>'
+    with connecting.ncclient(netconf_daemon) as m:
+        m.create_subscription(filter=("subtree", selector))
+        for name in (other, wanted):
+            with pytest.raises(Exception, match="missing.tar"):
+                m.dispatch(etree.fromstring(import_missing(name)))
+
+        received = m.take_notification(block=True, timeout=WAIT)
+        assert received is not None
+        event = content_of(etree.fromstring(received.notification_xml.encode()))
+        assert event.findtext(f"{{{KA}}}name") == wanted
+        # The other import came first: had the filter let it through, it would have been first.
+        assert m.take_notification(block=False) is None
+
+
+def test_a_session_without_a_subscription_receives_no_notifications(netconf_daemon):
+    with connecting.hello(netconf_daemon) as quiet, connecting.hello(netconf_daemon) as loud:
+        assert is_ok(loud.rpc(subscribe()))
+        quiet.rpc(import_missing())
+        assert loud.read_reply().tag == f"{{{NF}}}notification"
+
+        # The next message of the quiet session is the reply to its next rpc, not an event.
+        reply = quiet.rpc("<get-config><source><running/></source></get-config>")
+        assert reply.tag == f"{{{NC}}}rpc-reply"
+        assert reply.find(f"{{{NC}}}data") is not None
+
+
+def test_a_second_subscription_on_one_session_is_refused_as_in_use(netconf_daemon):
+    with connecting.hello(netconf_daemon) as client:
+        assert is_ok(client.rpc(subscribe()))
+        error = the_error(client.rpc(subscribe()))
+        assert (error["type"], error["tag"]) == ("protocol", "in-use")
+        assert "already" in error["message"]
+
+        # The first subscription still works.
+        client.rpc(import_missing())
+        assert client.read_reply().tag == f"{{{NF}}}notification"
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "tag", "bad_element"),
+    [
+        ("<stream>SYSLOG</stream>", "protocol", "invalid-value", "stream"),
+        ("<startTime>2026-01-01T00:00:00Z</startTime>", "protocol", "operation-failed", None),
+        ("<stopTime>2030-01-01T00:00:00Z</stopTime>", "protocol", "missing-element", "startTime"),
+        ("<colour>red</colour>", "protocol", "unknown-element", "colour"),
+        ('<filter type="xpath" select="/ka:apps"/>', "protocol", "operation-not-supported", "filter"),
+    ],
+    ids=["unknown-stream", "start-time-without-replay", "stop-time-alone", "unknown", "xpath"],
+)
+def test_a_bad_create_subscription_gets_the_rfc_5277_error_and_subscribes_nothing(
+    netconf_daemon, body, kind, tag, bad_element
+):
+    with connecting.hello(netconf_daemon) as client:
+        error = the_error(client.rpc(subscribe(body)))
+        assert (error["type"], error["tag"]) == (kind, tag), error
+        assert error["info"].get("bad-element") == bad_element, error
+        assert error["message"]
+
+        # Nothing was subscribed: a subscription may still be made, and works.
+        assert is_ok(client.rpc(subscribe()))
+        client.rpc(import_missing())
+        assert client.read_reply().tag == f"{{{NF}}}notification"
