@@ -32,11 +32,13 @@ logger = logging.getLogger(__name__)
 
 # Seconds a listing of containerd's images is reused for get before it is read again.
 IMAGE_LIST_TTL = 5.0
+# Seconds between two attempts to reconcile the cluster while it cannot be reached.
+RECONCILE_RETRY = 5.0
 
 # Hears how each image import ended: the image, the error message or None, the digest if known.
 ImageListener = Callable[[str, str | None, str | None], None]
-# Seconds between two attempts to reconcile the cluster while it cannot be reached.
-RECONCILE_RETRY = 5.0
+# Hears of each commit that made running anew: the session, the old and the new configuration.
+CommitListener = Callable[[int, desired.Config, desired.Config], None]
 
 
 @dataclass
@@ -66,6 +68,7 @@ class Commits:
         self._stopping = threading.Event()
         self._reconciler: threading.Thread | None = None
         self.image_listeners: list[ImageListener] = []
+        self.commit_listeners: list[CommitListener] = []
 
     def start(self) -> None:
         self.cluster.subscribe(self.forwarder.pods_changed)
@@ -122,6 +125,15 @@ class Commits:
             raise errors.OperationFailed(
                 f"the configuration could not be saved to {str(self.running.path)!r}: {e}"
             ) from e
+        self._committed(session_id, old, new.config)
+
+    def _committed(self, session_id: int, old: desired.Config, new: desired.Config) -> None:
+        for listener in list(self.commit_listeners):
+            try:
+                listener(session_id, old, new)
+            except Exception:
+                # The commit is done; those told of it cannot undo it.
+                logger.exception("A listener to commits failed.")
 
     def _check_device(self, old: desired.Config, new: desired.Config) -> None:
         roots = self.settings.volumes.allowed_roots

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from lxml import etree
 
-from k3s_netconf import errors, xmltext
+from k3s_netconf import desired, errors, paths, xmltext
 from k3s_netconf.datastore import filtering
 from k3s_netconf.kube.watching import PodChange
 from k3s_netconf.schema import APPS_NS
@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 NOTIFICATION_NS = "urn:ietf:params:xml:ns:netconf:notification:1.0"
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
+NCN = "urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"
 STREAM = "NETCONF"
 PARAMETERS = frozenset({"stream", "filter", "startTime", "stopTime"})
 
@@ -112,6 +113,13 @@ class Notifier:
     def image_result(self, name: str, error: str | None, digest: str | None) -> None:
         self.publish(image_import(name, error, digest))
 
+    def config_changed(
+        self, session_id: int, username: str, old: desired.Config, new: desired.Config
+    ) -> None:
+        content = config_change(session_id, username, old, new)
+        if content is not None:
+            self.publish(content)
+
 
 def app_state_change(change: PodChange) -> etree._Element:
     """The model's app-state-change; a Pod that is gone has a previous-phase and no phase."""
@@ -138,6 +146,49 @@ def image_import(name: str, error: str | None, digest: str | None) -> etree._Ele
     _leaf(content, "digest", digest)
     _leaf(content, "error", error)
     return content
+
+
+def config_change(
+    session_id: int, username: str, old: desired.Config, new: desired.Config
+) -> etree._Element | None:
+    """RFC 6470's netconf-config-change of running, one edit per list entry; None if unchanged."""
+    edits = [
+        *_edits(old.images, new.images, paths.image),
+        *_edits(old.apps, new.apps, paths.app),
+        *_edits(old.rules, new.rules, _rule_path),
+    ]
+    if not edits:
+        return None
+
+    content = etree.Element(f"{{{NCN}}}netconf-config-change", nsmap={None: NCN})
+    changed_by = etree.SubElement(content, f"{{{NCN}}}changed-by")
+    etree.SubElement(changed_by, f"{{{NCN}}}username").text = xmltext.clean(username)
+    etree.SubElement(changed_by, f"{{{NCN}}}session-id").text = str(session_id)
+    etree.SubElement(content, f"{{{NCN}}}datastore").text = "running"
+    for target, operation in edits:
+        edit = etree.SubElement(content, f"{{{NCN}}}edit")
+        # The target's prefixes must resolve where the client reads it.
+        etree.SubElement(edit, f"{{{NCN}}}target", nsmap=paths.PREFIXES).text = target
+        etree.SubElement(edit, f"{{{NCN}}}operation").text = operation
+    return content
+
+
+def _edits(old: dict, new: dict, path) -> list[tuple[str, str]]:
+    edits = []
+    for key in sorted(old.keys() | new.keys()):
+        if key not in old:
+            edits.append((path(key), "create"))
+        elif key not in new:
+            edits.append((path(key), "delete"))
+        elif old[key] != new[key]:
+            edits.append((path(key), "replace"))
+    return edits
+
+
+def _rule_path(key: tuple[str, int]) -> str:
+    protocol, port = key
+    keys = {"protocol": protocol, "external-port": str(port)}
+    return paths.entry(paths.forwarding(), paths.APPS_NS, "rule", keys)
 
 
 def notification(stamp: str, content: etree._Element) -> etree._Element:

@@ -17,7 +17,7 @@ from typing import IO, Protocol
 
 from lxml import etree
 
-from k3s_netconf import errors, notifying, xmltext
+from k3s_netconf import desired, errors, notifying, xmltext
 from k3s_netconf.commits import Commits
 from k3s_netconf.datastore import filtering, store
 from k3s_netconf.datastore.candidate import CandidateDatastore
@@ -64,6 +64,8 @@ class Service:
         self.live = LiveState(self.commits)
         self.candidate = CandidateDatastore(self.schema)
         self.notifier = notifying.Notifier()
+        # Session-id -> user name, for the notifications that say who changed running.
+        self._users: dict[int, str] = {}
         # Datastore name -> the session holding its lock.
         self._locks: dict[str, int] = {}
         # One guard for the locks and the candidate, whose lock rules depend on each other.
@@ -92,6 +94,7 @@ class Service:
         self.candidate.reset(self.running.tree)
         self.commits.cluster.subscribe(self.notifier.pod_changed)
         self.commits.image_listeners.append(self.notifier.image_result)
+        self.commits.commit_listeners.append(self._config_changed)
         self.commits.start()
 
     def _load_running(self) -> None:
@@ -124,6 +127,7 @@ class Service:
 
     def handle(self, session: Session, operation: etree._Element) -> Reply:
         """Carry out one operation; return the reply's content, or None for ``<ok/>``."""
+        self._users[session.session_id] = session.username
         handler = self._operations.get(operation.tag)
         if handler is None:
             raise errors.OperationNotSupported(
@@ -135,6 +139,7 @@ class Service:
     def session_ended(self, session: Session) -> None:
         """Release what the session held: called once per session, however it ended."""
         self.notifier.unsubscribe(session.session_id)
+        self._users.pop(session.session_id, None)
         with self._locks_guard:
             held = [name for name, holder in self._locks.items() if holder == session.session_id]
             for name in held:
@@ -353,6 +358,9 @@ class Service:
 
     def _create_subscription(self, session: Session, operation: etree._Element) -> None:
         self.notifier.subscribe(session, operation)
+
+    def _config_changed(self, session_id: int, old: desired.Config, new: desired.Config) -> None:
+        self.notifier.config_changed(session_id, self._users.get(session_id, ""), old, new)
 
     def _remove_image(self, session: Session, operation: etree._Element) -> None:
         self.commits.remove_image(self._image_name(operation))

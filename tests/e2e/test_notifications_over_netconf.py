@@ -18,6 +18,7 @@ from ncclient import manager
 pytestmark = pytest.mark.cluster
 
 NF = "urn:ietf:params:xml:ns:netconf:notification:1.0"
+NCN = "urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"
 SLEEPER = "<command>sh</command><args>-c</args><args>exec sleep 3600</args>"
 
 # Seconds to wait for an event of the cluster, from a commit or a deletion.
@@ -27,7 +28,12 @@ EVENT_TIMEOUT = 120.0
 def wait_for_event(
     session: manager.Manager, wanted: Callable[[etree._Element], bool], seen: list[etree._Element]
 ) -> etree._Element:
-    """The first notification content that ``wanted`` accepts; every one read goes to seen."""
+    """The first notification content that ``wanted`` accepts, among those seen already or
+    read next; every one read goes to seen, since events of the cluster come in any order."""
+    found = next((c for c in seen if wanted(c)), None)
+    if found is not None:
+        return found
+
     deadline = time.monotonic() + EVENT_TIMEOUT
     while time.monotonic() < deadline:
         received = session.take_notification(block=True, timeout=deadline - time.monotonic())
@@ -55,7 +61,7 @@ def state_change(app: str, phase: str | None, pod: str | None = None) -> Callabl
     return wanted
 
 
-def test_a_committed_app_sends_its_image_import_and_its_pod_running(device: Device):
+def test_a_committed_app_sends_its_image_import_config_change_and_pod_running(device: Device):
     seen: list[etree._Element] = []
     with connect(device.daemon) as listener:
         listener.create_subscription()
@@ -63,12 +69,24 @@ def test_a_committed_app_sends_its_image_import_and_its_pod_running(device: Devi
 
         imported = wait_for_event(listener, lambda c: c.tag == f"{{{KA}}}image-import", seen)
         running = wait_for_event(listener, state_change("sleeper", "Running"), seen)
+        changed = wait_for_event(
+            listener, lambda c: c.tag == f"{{{NCN}}}netconf-config-change", seen
+        )
 
     assert imported.findtext(f"{{{KA}}}name") == IMAGE
     assert imported.findtext(f"{{{KA}}}result") == "success"
     pod = device.core_api.read_namespaced_pod(running.findtext(f"{{{KA}}}pod"), device.namespace)
     assert pod.status.phase == "Running"
     assert running.findtext(f"{{{KA}}}restart-count") == "0"
+    edits = {
+        (e.findtext(f"{{{NCN}}}target"), e.findtext(f"{{{NCN}}}operation"))
+        for e in changed.iterfind(f"{{{NCN}}}edit")
+    }
+    assert edits == {
+        (f"/ka:images/ka:image[ka:name='{IMAGE}']", "create"),
+        ("/ka:apps/ka:app[ka:name='sleeper']", "create"),
+    }
+    assert changed.findtext(f"{{{NCN}}}changed-by/{{{NCN}}}username") == device.daemon.user
 
 
 def test_a_pod_deleted_by_the_api_sends_its_end_and_its_successor_running(device: Device):

@@ -21,6 +21,7 @@ NOTIFICATION = "urn:ietf:params:netconf:capability:notification:1.0"
 INTERLEAVE = "urn:ietf:params:netconf:capability:interleave:1.0"
 NF = "urn:ietf:params:xml:ns:netconf:notification:1.0"
 KA = "urn:k3s-netconf:yang:apps"
+NCN = "urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"
 
 # Seconds a notification may take to arrive before the test gives up on it.
 WAIT = 10
@@ -28,8 +29,7 @@ WAIT = 10
 
 def import_missing(name: str = "example.com/missing:1.0", archive: str = "missing.tar") -> str:
     return (
-        f'<import-image xmlns="{KA}"><name>{name}</name><archive>{archive}</archive>'
-        "</import-image>"
+        f'<import-image xmlns="{KA}"><name>{name}</name><archive>{archive}</archive></import-image>'
     )
 
 
@@ -147,7 +147,12 @@ def test_a_second_subscription_on_one_session_is_refused_as_in_use(netconf_daemo
         ("<startTime>2026-01-01T00:00:00Z</startTime>", "protocol", "operation-failed", None),
         ("<stopTime>2030-01-01T00:00:00Z</stopTime>", "protocol", "missing-element", "startTime"),
         ("<colour>red</colour>", "protocol", "unknown-element", "colour"),
-        ('<filter type="xpath" select="/ka:apps"/>', "protocol", "operation-not-supported", "filter"),
+        (
+            '<filter type="xpath" select="/ka:apps"/>',
+            "protocol",
+            "operation-not-supported",
+            "filter",
+        ),
     ],
     ids=["unknown-stream", "start-time-without-replay", "stop-time-alone", "unknown", "xpath"],
 )
@@ -164,3 +169,24 @@ def test_a_bad_create_subscription_gets_the_rfc_5277_error_and_subscribes_nothin
         assert is_ok(client.rpc(subscribe()))
         client.rpc(import_missing())
         assert client.read_reply().tag == f"{{{NF}}}notification"
+
+
+def test_the_config_change_module_is_advertised_with_its_revision(netconf_daemon):
+    with connecting.ncclient(netconf_daemon) as m:
+        advertised = list(m.server_capabilities)
+    assert f"{NCN}?module=ietf-netconf-notifications&revision=2012-02-06" in advertised
+
+
+def test_an_edit_that_leaves_running_as_it_was_sends_no_config_change(netconf_daemon):
+    remove = (
+        f'<edit-config><target><running/></target><config><apps xmlns="{KA}" '
+        f'xmlns:nc="{NC}"><app nc:operation="remove"><name>ghost</name></app></apps>'
+        "</config></edit-config>"
+    )
+    with connecting.hello(netconf_daemon) as client:
+        assert is_ok(client.rpc(subscribe()))
+        assert is_ok(client.rpc(remove))
+        client.rpc(import_missing())
+
+        # The import's notification is the first: the edit sent none.
+        assert content_of(client.read_reply()).tag == f"{{{KA}}}image-import"

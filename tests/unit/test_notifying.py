@@ -7,13 +7,15 @@ from datetime import datetime, timedelta
 
 import pytest
 from lxml import etree
+from protocol.xmlcheck import same_xml
 
-from k3s_netconf import errors, notifying
+from k3s_netconf import desired, errors, notifying
 from k3s_netconf.kube.watching import PodChange
 from k3s_netconf.observed import ContainerState, PodState
 
 KA = "urn:k3s-netconf:yang:apps"
 NF = notifying.NOTIFICATION_NS
+NCN = "urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"
 
 
 @dataclass
@@ -109,3 +111,37 @@ def test_a_second_subscription_of_a_session_is_in_use():
     operation = etree.fromstring(f'<create-subscription xmlns="{NF}"/>')
     with pytest.raises(errors.InUse):
         notifier.subscribe(listener, operation)
+
+
+def test_a_commit_becomes_a_config_change_with_one_edit_per_changed_entry():
+    web, api = desired.App("web", "i:1"), desired.App("api", "i:1")
+    old = desired.Config(
+        images={"i:1": desired.Image("i:1", "a.tar")}, apps={"web": web, "api": api}
+    )
+    new = desired.Config(
+        images={"i:1": desired.Image("i:1", "a.tar")},
+        apps={"web": desired.App("web", "i:1", replicas=2)},
+        rules={("tcp", 8080): desired.ForwardRule("tcp", 8080, "web", "http")},
+    )
+
+    content = notifying.config_change(4, "admin", old, new)
+    expected = f"""
+        <netconf-config-change xmlns="{NCN}">
+          <changed-by><username>admin</username><session-id>4</session-id></changed-by>
+          <datastore>running</datastore>
+          <edit xmlns:ka="{KA}"><target>/ka:apps/ka:app[ka:name='api']</target>
+            <operation>delete</operation></edit>
+          <edit xmlns:ka="{KA}"><target>/ka:apps/ka:app[ka:name='web']</target>
+            <operation>replace</operation></edit>
+          <edit xmlns:ka="{KA}">
+            <target>/ka:port-forwarding/ka:rule[ka:protocol='tcp'][ka:external-port='8080']</target>
+            <operation>create</operation></edit>
+        </netconf-config-change>"""
+    assert same_xml(content, expected)
+
+
+def test_a_commit_that_changes_nothing_sends_no_config_change():
+    config = desired.Config(apps={"web": desired.App("web", "i:1")})
+    notifier, listener = subscribed()
+    notifier.config_changed(4, "admin", config, config)
+    assert listener.received == []
