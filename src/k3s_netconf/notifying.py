@@ -6,14 +6,16 @@ each stamped with its event time, and go to every subscribed session whose filte
 them. The protocol layer only queues and writes the finished ``<notification>`` elements, so
 nothing here waits for a client: a slow reader delays only its own session.
 
-Only the default stream, NETCONF, exists, and no replay log is kept: a subscription receives
-what happens from the moment it was made.
+Only the default stream, NETCONF, exists. Its newest events are kept in memory, bounded in
+count, so that a subscription with a startTime first receives those since then, then
+``replayComplete``; a stopTime ends the subscription with ``notificationComplete``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -30,7 +32,10 @@ logger = logging.getLogger(__name__)
 NOTIFICATION_NS = "urn:ietf:params:xml:ns:netconf:notification:1.0"
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NCN = "urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"
+NETMOD_NS = "urn:ietf:params:xml:ns:netmod:notification"
 STREAM = "NETCONF"
+# Events kept for replay (RFC 5277 3.2): the newest so many, whatever their age.
+REPLAY_LOG = 1000
 PARAMETERS = frozenset({"stream", "filter", "startTime", "stopTime"})
 
 
@@ -43,9 +48,20 @@ class Listener(Protocol):
 
 
 @dataclass(frozen=True)
+class Event:
+    """One published event, as the replay log keeps it."""
+
+    time: datetime
+    stamp: str
+    content: etree._Element
+
+
+@dataclass(frozen=True)
 class Subscription:
     session: Listener
     filter: etree._Element | None
+    # When the subscription ends by itself (stopTime); None lasts as long as the session.
+    stop: datetime | None = None
 
     def selects(self, content: etree._Element) -> bool:
         if self.filter is None:
@@ -56,19 +72,29 @@ class Subscription:
         holder.append(_copy(content))
         return len(filtering.subtree(holder, self.filter)) > 0
 
+    def send(self, event: Event) -> None:
+        if self.selects(event.content):
+            self.session.notify(notification(event.stamp, event.content))
+
 
 class Notifier:
-    def __init__(self) -> None:
+    def __init__(self, replay_log: int = REPLAY_LOG) -> None:
         self._guard = threading.Lock()
         self._subscriptions: dict[int, Subscription] = {}
+        self._timers: dict[int, threading.Timer] = {}
+        self._log: deque[Event] = deque(maxlen=replay_log)
+        self.log_created = event_time()
 
     def subscribe(self, session: Listener, operation: etree._Element) -> None:
         """Carry out a ``<create-subscription>``: check its parameters and register it."""
         _check_parameters(operation)
         _check_stream(operation)
-        _check_times(operation)
-        subscription = Subscription(session, _filter(operation))
+        now = datetime.now(UTC)
+        start, stop = _times(operation, now)
+        subscription = Subscription(session, _filter(operation), stop)
 
+        # Replay, registration and live events all happen under the guard, so that no event
+        # is sent twice, none is lost in between, and the replayed ones come first.
         with self._guard:
             if session.session_id in self._subscriptions:
                 raise errors.InUse(
@@ -76,32 +102,69 @@ class Notifier:
                     "so open another session for a second one",
                     error_type="protocol",
                 )
+            if start is not None:
+                self._replay(subscription, start)
+            if stop is not None and stop <= now:
+                # Everything asked for lay in the past: the subscription is over at once.
+                session.notify(notification(event_time(), _completion("notificationComplete")))
+                return
             self._subscriptions[session.session_id] = subscription
+            if stop is not None:
+                self._end_at(subscription, (stop - now).total_seconds())
         logger.info(
-            "Session %d subscribed to the %s stream%s.",
+            "Session %d subscribed to the %s stream%s%s.",
             session.session_id,
             STREAM,
             " with a filter" if subscription.filter is not None else "",
+            f", replaying from {start.isoformat()}" if start is not None else "",
         )
 
     def unsubscribe(self, session_id: int) -> None:
         with self._guard:
             ended = self._subscriptions.pop(session_id, None)
+            timer = self._timers.pop(session_id, None)
+        if timer is not None:
+            timer.cancel()
         if ended is not None:
             logger.info("The subscription of session %d ended with its session.", session_id)
 
     def publish(self, content: etree._Element) -> None:
-        """Send one event's content to every subscription that selects it."""
+        """Log one event for replay and send it to every subscription that selects it."""
+        event = Event(datetime.now(UTC), event_time(), content)
         with self._guard:
-            subscriptions = list(self._subscriptions.values())
-        if not subscriptions:
-            return
+            self._log.append(event)
+            # Sending only queues the message with its session, so it may hold the guard.
+            for subscription in self._subscriptions.values():
+                subscription.send(event)
+            count = len(self._subscriptions)
+        logger.debug("Published %s to %d subscription(s).", _name(content), count)
 
-        stamp = event_time()
-        for subscription in subscriptions:
-            if subscription.selects(content):
-                subscription.session.notify(notification(stamp, content))
-        logger.debug("Published %s to %d subscription(s).", _name(content), len(subscriptions))
+    def _replay(self, subscription: Subscription, start: datetime) -> None:
+        for event in self._log:
+            if event.time >= start and (
+                subscription.stop is None or event.time <= subscription.stop
+            ):
+                subscription.send(event)
+        subscription.session.notify(notification(event_time(), _completion("replayComplete")))
+
+    def _end_at(self, subscription: Subscription, seconds: float) -> None:
+        session_id = subscription.session.session_id
+        timer = threading.Timer(seconds, self._complete, args=(subscription,))
+        timer.daemon = True
+        self._timers[session_id] = timer
+        timer.start()
+
+    def _complete(self, subscription: Subscription) -> None:
+        session_id = subscription.session.session_id
+        with self._guard:
+            if self._subscriptions.get(session_id) is not subscription:
+                return
+            del self._subscriptions[session_id]
+            self._timers.pop(session_id, None)
+            subscription.session.notify(
+                notification(event_time(), _completion("notificationComplete"))
+            )
+        logger.info("The subscription of session %d reached its stopTime.", session_id)
 
     # The events of the model
 
@@ -191,6 +254,11 @@ def _rule_path(key: tuple[str, int]) -> str:
     return paths.entry(paths.forwarding(), paths.APPS_NS, "rule", keys)
 
 
+def _completion(name: str) -> etree._Element:
+    # replayComplete and notificationComplete (RFC 5277 section 4) carry nothing but their name.
+    return etree.Element(f"{{{NETMOD_NS}}}{name}", nsmap={None: NETMOD_NS})
+
+
 def notification(stamp: str, content: etree._Element) -> etree._Element:
     message = etree.Element(_nf("notification"), nsmap={None: NOTIFICATION_NS})
     etree.SubElement(message, _nf("eventTime")).text = stamp
@@ -230,21 +298,49 @@ def _check_stream(operation: etree._Element) -> None:
         )
 
 
-def _check_times(operation: etree._Element) -> None:
-    # RFC 5277 2.1.1: stopTime only bounds a replay, which startTime asks for.
-    if _param(operation, "startTime") is not None:
-        raise errors.OperationFailed(
-            "this server keeps no replay log, so startTime cannot be honoured; subscribe "
-            "without it to receive events from now on",
-            error_type="protocol",
-        )
-    if _param(operation, "stopTime") is not None:
+def _times(operation: etree._Element, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """startTime and stopTime, checked as RFC 5277 2.1.1 says."""
+    start, stop = _time(operation, "startTime"), _time(operation, "stopTime")
+    if stop is not None and start is None:
         raise errors.MissingElement(
-            "stopTime needs a startTime, and this server keeps no replay log; subscribe "
-            "without either",
+            "stopTime ends a replay, so it needs a startTime",
             error_type="protocol",
             info={"bad-element": "startTime"},
         )
+    if start is not None and start > now:
+        raise errors.BadElement(
+            f"startTime {start.isoformat()} lies in the future; the replay log holds only "
+            "what happened already",
+            error_type="protocol",
+            info={"bad-element": "startTime"},
+        )
+    if stop is not None and start is not None and stop < start:
+        raise errors.BadElement(
+            "stopTime is earlier than startTime",
+            error_type="protocol",
+            info={"bad-element": "stopTime"},
+        )
+    return start, stop
+
+
+def _time(operation: etree._Element, name: str) -> datetime | None:
+    found = _param(operation, name)
+    if found is None:
+        return None
+
+    text = (found.text or "").strip()
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise errors.BadElement(
+            f"{name} {text!r} is not a date-and-time with a time zone, such as "
+            "'2026-12-04T10:00:00Z'",
+            error_type="protocol",
+            info={"bad-element": name},
+        )
+    return value
 
 
 def _filter(operation: etree._Element) -> etree._Element | None:

@@ -7,7 +7,7 @@ in an image-import notification.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from lxml import etree
@@ -22,6 +22,9 @@ INTERLEAVE = "urn:ietf:params:netconf:capability:interleave:1.0"
 NF = "urn:ietf:params:xml:ns:netconf:notification:1.0"
 KA = "urn:k3s-netconf:yang:apps"
 NCN = "urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"
+
+NETMOD = "urn:ietf:params:xml:ns:netmod:notification"
+HOUR_AGO = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
 
 # Seconds a notification may take to arrive before the test gives up on it.
 WAIT = 10
@@ -144,8 +147,16 @@ def test_a_second_subscription_on_one_session_is_refused_as_in_use(netconf_daemo
     ("body", "kind", "tag", "bad_element"),
     [
         ("<stream>SYSLOG</stream>", "protocol", "invalid-value", "stream"),
-        ("<startTime>2026-01-01T00:00:00Z</startTime>", "protocol", "operation-failed", None),
-        ("<stopTime>2030-01-01T00:00:00Z</stopTime>", "protocol", "missing-element", "startTime"),
+        ("<startTime>2999-01-01T00:00:00Z</startTime>", "protocol", "bad-element", "startTime"),
+        ("<stopTime>2999-01-01T00:00:00Z</stopTime>", "protocol", "missing-element", "startTime"),
+        (
+            "<startTime>2026-01-02T00:00:00Z</startTime><stopTime>2026-01-01T00:00:00Z</stopTime>",
+            "protocol",
+            "bad-element",
+            "stopTime",
+        ),
+        ("<startTime>yesterday</startTime>", "protocol", "bad-element", "startTime"),
+        ("<startTime>2026-01-01T00:00:00</startTime>", "protocol", "bad-element", "startTime"),
         ("<colour>red</colour>", "protocol", "unknown-element", "colour"),
         (
             '<filter type="xpath" select="/ka:apps"/>',
@@ -154,7 +165,16 @@ def test_a_second_subscription_on_one_session_is_refused_as_in_use(netconf_daemo
             "filter",
         ),
     ],
-    ids=["unknown-stream", "start-time-without-replay", "stop-time-alone", "unknown", "xpath"],
+    ids=[
+        "unknown-stream",
+        "start-time-in-the-future",
+        "stop-time-alone",
+        "stop-before-start",
+        "start-time-not-a-time",
+        "start-time-without-a-zone",
+        "unknown",
+        "xpath",
+    ],
 )
 def test_a_bad_create_subscription_gets_the_rfc_5277_error_and_subscribes_nothing(
     netconf_daemon, body, kind, tag, bad_element
@@ -190,3 +210,63 @@ def test_an_edit_that_leaves_running_as_it_was_sends_no_config_change(netconf_da
 
         # The import's notification is the first: the edit sent none.
         assert content_of(client.read_reply()).tag == f"{{{KA}}}image-import"
+
+
+def test_a_start_time_replays_the_logged_events_then_replay_complete(netconf_daemon):
+    name = "example.com/replayed:1.0"
+    with connecting.hello(netconf_daemon) as earlier:
+        earlier.rpc(import_missing(name))
+
+    with connecting.hello(netconf_daemon) as client:
+        assert is_ok(client.rpc(subscribe(f"<startTime>{HOUR_AGO}</startTime>")))
+        replayed = read_until(client, f"{{{NETMOD}}}replayComplete")
+
+        # Live events follow the replay.
+        client.rpc(import_missing("example.com/live:1.0"))
+        live = content_of(client.read_reply())
+
+    names = [c.findtext(f"{{{KA}}}name") for c in replayed]
+    assert name in names
+    assert live.findtext(f"{{{KA}}}name") == "example.com/live:1.0"
+
+
+def test_a_stop_time_in_the_past_replays_then_completes_the_subscription(netconf_daemon):
+    name = "example.com/bounded:1.0"
+    with connecting.hello(netconf_daemon) as client:
+        client.rpc(import_missing(name))
+        stop = datetime.now(UTC).isoformat()
+        window = f"<startTime>{HOUR_AGO}</startTime><stopTime>{stop}</stopTime>"
+        assert is_ok(client.rpc(subscribe(window)))
+
+        replayed = read_until(client, f"{{{NETMOD}}}replayComplete")
+        assert content_of(client.read_reply()).tag == f"{{{NETMOD}}}notificationComplete"
+        assert name in [c.findtext(f"{{{KA}}}name") for c in replayed]
+
+        # The subscription is over, so the session may make another.
+        assert is_ok(client.rpc(subscribe()))
+
+
+def test_a_stop_time_in_the_future_ends_the_live_subscription_then(netconf_daemon):
+    with connecting.hello(netconf_daemon) as client:
+        stop = (datetime.now(UTC) + timedelta(seconds=5)).isoformat()
+        window = (
+            f"<startTime>{datetime.now(UTC).isoformat()}</startTime><stopTime>{stop}</stopTime>"
+        )
+        assert is_ok(client.rpc(subscribe(window)))
+        assert content_of(client.read_reply()).tag == f"{{{NETMOD}}}replayComplete"
+
+        client.rpc(import_missing("example.com/before-stop:1.0"))
+        assert content_of(client.read_reply()).tag == f"{{{KA}}}image-import"
+        assert content_of(client.read_reply()).tag == f"{{{NETMOD}}}notificationComplete"
+        assert is_ok(client.rpc(subscribe()))
+
+
+def read_until(client, tag: str, limit: int = 2000) -> list[etree._Element]:
+    """The contents of the notifications before the first ``tag``, which must come."""
+    contents = []
+    for _ in range(limit):
+        content = content_of(client.read_reply())
+        if content.tag == tag:
+            return contents
+        contents.append(content)
+    raise AssertionError(f"no {tag} among {limit} notifications")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from lxml import etree
@@ -145,3 +145,23 @@ def test_a_commit_that_changes_nothing_sends_no_config_change():
     notifier, listener = subscribed()
     notifier.config_changed(4, "admin", config, config)
     assert listener.received == []
+
+
+def test_the_replay_log_keeps_only_the_newest_events_up_to_its_bound():
+    notifier, listener = notifying.Notifier(replay_log=3), RecordingListenerDouble()
+    for number in range(5):
+        notifier.image_result(f"example.com/i:{number}", None, None)
+
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    operation = etree.fromstring(
+        f'<create-subscription xmlns="{NF}"><startTime>{since}</startTime></create-subscription>'
+    )
+    notifier.subscribe(listener, operation)
+
+    contents = [m[1] for m in listener.received]
+    assert [c.findtext(f"{{{KA}}}name") for c in contents[:-1]] == [
+        "example.com/i:2",
+        "example.com/i:3",
+        "example.com/i:4",
+    ]
+    assert contents[-1].tag == f"{{{notifying.NETMOD_NS}}}replayComplete"
