@@ -139,6 +139,21 @@ class Notifier:
             count = len(self._subscriptions)
         logger.debug("Published %s to %d subscription(s).", _name(content), count)
 
+    def streams(self) -> etree._Element:
+        """``/netconf/streams`` of the nc-notifications module (RFC 5277 3.2.5), for get."""
+        root = etree.Element(f"{{{NETMOD_NS}}}netconf", nsmap={None: NETMOD_NS})
+        stream = etree.SubElement(
+            etree.SubElement(root, f"{{{NETMOD_NS}}}streams"), f"{{{NETMOD_NS}}}stream"
+        )
+        for name, text in (
+            ("name", STREAM),
+            ("description", "Changes of the apps' Pods, image imports and commits."),
+            ("replaySupport", "true"),
+            ("replayLogCreationTime", self.log_created),
+        ):
+            etree.SubElement(stream, f"{{{NETMOD_NS}}}{name}").text = text
+        return root
+
     def _replay(self, subscription: Subscription, start: datetime) -> None:
         for event in self._log:
             if event.time >= start and (

@@ -155,7 +155,9 @@ class Service:
 
     def _get(self, session: Session, operation: etree._Element) -> etree._Element:
         _only(operation, {"filter"})
-        return _filtered(self.live.tree(), _param(operation, "filter"))
+        data = self.live.tree()
+        data.append(self.notifier.streams())
+        return _filtered(data, _param(operation, "filter"))
 
     def _get_config(self, session: Session, operation: etree._Element) -> etree._Element:
         _only(operation, {"source", "filter"})

@@ -270,3 +270,18 @@ def read_until(client, tag: str, limit: int = 2000) -> list[etree._Element]:
             return contents
         contents.append(content)
     raise AssertionError(f"no {tag} among {limit} notifications")
+
+
+def test_get_lists_the_netconf_stream_with_its_replay_support(netconf_daemon):
+    with connecting.ncclient(netconf_daemon) as m:
+        selector = f'<netconf xmlns="{NETMOD}"><streams/></netconf>'
+        data = m.get(filter=("subtree", selector)).data_ele
+        advertised = list(m.server_capabilities)
+
+    (stream,) = data.iterfind(f"{{{NETMOD}}}netconf/{{{NETMOD}}}streams/{{{NETMOD}}}stream")
+    assert stream.findtext(f"{{{NETMOD}}}name") == "NETCONF"
+    assert stream.findtext(f"{{{NETMOD}}}replaySupport") == "true"
+    created = datetime.fromisoformat(stream.findtext(f"{{{NETMOD}}}replayLogCreationTime"))
+    assert created <= datetime.now(UTC)
+    assert f"{NETMOD}?module=nc-notifications&revision=2008-07-14" in advertised
+    assert f"{NF}?module=notifications&revision=2008-07-14" in advertised
