@@ -73,6 +73,9 @@ class Subscription:
         return len(filtering.subtree(holder, self.filter)) > 0
 
     def send(self, event: Event) -> None:
+        # Events after the stopTime belong to no one, also before its timer ended the subscription.
+        if self.stop is not None and event.time > self.stop:
+            return
         if self.selects(event.content):
             self.session.notify(notification(event.stamp, event.content))
 
@@ -130,7 +133,8 @@ class Notifier:
 
     def publish(self, content: etree._Element) -> None:
         """Log one event for replay and send it to every subscription that selects it."""
-        event = Event(datetime.now(UTC), event_time(), content)
+        now = datetime.now(UTC)
+        event = Event(now, event_time(now), content)
         with self._guard:
             self._log.append(event)
             # Sending only queues the message with its session, so it may hold the guard.
@@ -156,9 +160,7 @@ class Notifier:
 
     def _replay(self, subscription: Subscription, start: datetime) -> None:
         for event in self._log:
-            if event.time >= start and (
-                subscription.stop is None or event.time <= subscription.stop
-            ):
+            if event.time >= start:
                 subscription.send(event)
         subscription.session.notify(notification(event_time(), _completion("replayComplete")))
 
@@ -281,9 +283,10 @@ def notification(stamp: str, content: etree._Element) -> etree._Element:
     return message
 
 
-def event_time() -> str:
-    """Now as an RFC 3339 date-time in UTC, to the millisecond."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def event_time(moment: datetime | None = None) -> str:
+    """A moment (now by default) as an RFC 3339 date-time in UTC, to the millisecond."""
+    moment = moment or datetime.now(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # The parameters of create-subscription
