@@ -40,6 +40,14 @@ def subscribe(body: str = "") -> str:
     return f'<create-subscription xmlns="{NF}">{body}</create-subscription>'
 
 
+def exchange(client, body: str) -> tuple[etree._Element, etree._Element]:
+    """The reply to an rpc and the one notification it causes, in whichever order they came:
+    with interleave, the event's notification may overtake the rpc's reply."""
+    messages = {m.tag: m for m in (client.rpc(body), client.read_reply())}
+    assert set(messages) == {f"{{{NC}}}rpc-reply", f"{{{NF}}}notification"}, messages
+    return messages[f"{{{NC}}}rpc-reply"], messages[f"{{{NF}}}notification"]
+
+
 def content_of(notification: etree._Element) -> etree._Element:
     """The event element of a <notification>, the one child after eventTime."""
     children = [c for c in notification if c.tag != f"{{{NF}}}eventTime"]
@@ -80,11 +88,8 @@ def test_a_failed_import_image_sends_an_image_import_failure_notification(netcon
 def test_the_reply_to_create_subscription_comes_before_any_notification(netconf_daemon):
     with connecting.hello(netconf_daemon) as client:
         assert is_ok(client.rpc(subscribe()))
-        reply = client.rpc(import_missing())
+        reply, notification = exchange(client, import_missing())
         assert the_error(reply)["tag"] == "invalid-value"
-
-        notification = client.read_reply()
-        assert notification.tag == f"{{{NF}}}notification"
         assert content_of(notification).tag == f"{{{KA}}}image-import"
 
 
@@ -139,8 +144,7 @@ def test_a_second_subscription_on_one_session_is_refused_as_in_use(netconf_daemo
         assert "already" in error["message"]
 
         # The first subscription still works.
-        client.rpc(import_missing())
-        assert client.read_reply().tag == f"{{{NF}}}notification"
+        exchange(client, import_missing())
 
 
 @pytest.mark.parametrize(
@@ -187,8 +191,7 @@ def test_a_bad_create_subscription_gets_the_rfc_5277_error_and_subscribes_nothin
 
         # Nothing was subscribed: a subscription may still be made, and works.
         assert is_ok(client.rpc(subscribe()))
-        client.rpc(import_missing())
-        assert client.read_reply().tag == f"{{{NF}}}notification"
+        exchange(client, import_missing())
 
 
 def test_the_config_change_module_is_advertised_with_its_revision(netconf_daemon):
@@ -206,10 +209,10 @@ def test_an_edit_that_leaves_running_as_it_was_sends_no_config_change(netconf_da
     with connecting.hello(netconf_daemon) as client:
         assert is_ok(client.rpc(subscribe()))
         assert is_ok(client.rpc(remove))
-        client.rpc(import_missing())
+        _, notification = exchange(client, import_missing())
 
         # The import's notification is the first: the edit sent none.
-        assert content_of(client.read_reply()).tag == f"{{{KA}}}image-import"
+        assert content_of(notification).tag == f"{{{KA}}}image-import"
 
 
 def test_a_start_time_replays_the_logged_events_then_replay_complete(netconf_daemon):
@@ -222,8 +225,7 @@ def test_a_start_time_replays_the_logged_events_then_replay_complete(netconf_dae
         replayed = read_until(client, f"{{{NETMOD}}}replayComplete")
 
         # Live events follow the replay.
-        client.rpc(import_missing("example.com/live:1.0"))
-        live = content_of(client.read_reply())
+        live = content_of(exchange(client, import_missing("example.com/live:1.0"))[1])
 
     names = [c.findtext(f"{{{KA}}}name") for c in replayed]
     assert name in names
@@ -255,8 +257,8 @@ def test_a_stop_time_in_the_future_ends_the_live_subscription_then(netconf_daemo
         assert is_ok(client.rpc(subscribe(window)))
         assert content_of(client.read_reply()).tag == f"{{{NETMOD}}}replayComplete"
 
-        client.rpc(import_missing("example.com/before-stop:1.0"))
-        assert content_of(client.read_reply()).tag == f"{{{KA}}}image-import"
+        _, notification = exchange(client, import_missing("example.com/before-stop:1.0"))
+        assert content_of(notification).tag == f"{{{KA}}}image-import"
         assert content_of(client.read_reply()).tag == f"{{{NETMOD}}}notificationComplete"
         assert is_ok(client.rpc(subscribe()))
 

@@ -115,6 +115,11 @@ def operation(rpc: etree._Element, known_namespaces: frozenset[str]) -> etree._E
     return found
 
 
+def is_subscription(rpc: etree._Element) -> bool:
+    """Whether the rpc asks for a subscription, whose reply must precede its notifications."""
+    return any(child.tag == f"{{{NOTIFICATION}}}create-subscription" for child in rpc)
+
+
 def session_id_of(kill_session: etree._Element) -> int:
     """The session-id parameter of a kill-session."""
     text = kill_session.findtext(_nc("session-id"))

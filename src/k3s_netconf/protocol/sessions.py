@@ -182,11 +182,14 @@ class Session(NetconfServerSession):  # type: ignore[misc]
             self.send_message(reply)
             return
 
-        self._outbox.hold()
+        subscribing = messages.is_subscription(rpc)
+        if subscribing:
+            self._outbox.hold()
         try:
             self.send_message(self._answer(rpc))
         finally:
-            self._outbox.release()
+            if subscribing:
+                self._outbox.release()
 
     def _answer(self, rpc: etree._Element) -> etree._Element:
         reply = replies.rpc_reply(rpc)
