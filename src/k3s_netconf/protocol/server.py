@@ -51,12 +51,7 @@ class Server(NetconfSSHServer):  # type: ignore[misc]
         self.users = auth.Users.from_settings(settings.users)
         self.capabilities = _capabilities(service)
         self.known_namespaces = frozenset(
-            {
-                messages.NC,
-                messages.YANG,
-                messages.NOTIFICATION,
-                *messages.module_namespaces(self.capabilities),
-            }
+            {messages.NC, messages.YANG, *messages.module_namespaces(self.capabilities)}
         )
         self.host_key = hostkeys.load_or_create(settings.server.host_key_path)
         self._registry_lock = threading.Lock()
