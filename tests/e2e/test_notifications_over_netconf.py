@@ -112,3 +112,19 @@ def test_a_pod_deleted_by_the_api_sends_its_end_and_its_successor_running(device
     assert successor.findtext(f"{{{KA}}}pod") != name
     # The filter let through only this app's state changes: no image-import came.
     assert {c.tag for c in seen} == {f"{{{KA}}}app-state-change"}
+
+
+def test_a_crashing_container_sends_its_restarts_with_the_count_going_up(device: Device):
+    seen: list[etree._Element] = []
+    crash = "<command>sh</command><args>-c</args><args>exit 3</args>"
+    selector = f'<app-state-change xmlns="{KA}"><app>crash</app></app-state-change>'
+    with connect(device.daemon) as listener:
+        listener.create_subscription(filter=("subtree", selector))
+        device.edit(image_xml() + app_xml("crash", crash))
+        restarted = wait_for_event(
+            listener, lambda c: int(c.findtext(f"{{{KA}}}restart-count") or 0) >= 1, seen
+        )
+
+    counts = [int(c.findtext(f"{{{KA}}}restart-count") or 0) for c in seen]
+    assert counts == sorted(counts)
+    assert restarted.findtext(f"{{{KA}}}pod")

@@ -287,3 +287,19 @@ def test_get_lists_the_netconf_stream_with_its_replay_support(netconf_daemon):
     assert created <= datetime.now(UTC)
     assert f"{NETMOD}?module=nc-notifications&revision=2008-07-14" in advertised
     assert f"{NF}?module=notifications&revision=2008-07-14" in advertised
+
+
+def test_a_new_subscription_after_one_completed_gets_its_reply_before_its_replay(netconf_daemon):
+    name = "example.com/again:1.0"
+    with connecting.hello(netconf_daemon) as client:
+        client.rpc(import_missing(name))
+        window = (
+            f"<startTime>{HOUR_AGO}</startTime><stopTime>{datetime.now(UTC).isoformat()}</stopTime>"
+        )
+        assert is_ok(client.rpc(subscribe(window)))
+        read_until(client, f"{{{NETMOD}}}notificationComplete")
+
+        # The session's writer of notifications runs now; the next reply must still come first.
+        assert is_ok(client.rpc(subscribe(f"<startTime>{HOUR_AGO}</startTime>")))
+        replayed = read_until(client, f"{{{NETMOD}}}replayComplete")
+        assert name in [c.findtext(f"{{{KA}}}name") for c in replayed]
