@@ -12,6 +12,7 @@ import copy
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -33,6 +34,11 @@ logger = logging.getLogger(__name__)
 IMAGE_LIST_TTL = 5.0
 # Seconds between two attempts to reconcile the cluster while it cannot be reached.
 RECONCILE_RETRY = 5.0
+
+# Hears how each image import ended: the image, the error message or None, the digest if known.
+ImageListener = Callable[[str, str | None, str | None], None]
+# Hears of each commit that made running anew: the session, the old and the new configuration.
+CommitListener = Callable[[int, desired.Config, desired.Config], None]
 
 
 @dataclass
@@ -61,6 +67,8 @@ class Commits:
         self._image_lock = threading.Lock()
         self._stopping = threading.Event()
         self._reconciler: threading.Thread | None = None
+        self.image_listeners: list[ImageListener] = []
+        self.commit_listeners: list[CommitListener] = []
 
     def start(self) -> None:
         self.cluster.subscribe(self.forwarder.pods_changed)
@@ -117,6 +125,15 @@ class Commits:
             raise errors.OperationFailed(
                 f"the configuration could not be saved to {str(self.running.path)!r}: {e}"
             ) from e
+        self._committed(session_id, old, new.config)
+
+    def _committed(self, session_id: int, old: desired.Config, new: desired.Config) -> None:
+        for listener in list(self.commit_listeners):
+            try:
+                listener(session_id, old, new)
+            except Exception:
+                # The commit is done; those told of it cannot undo it.
+                logger.exception("A listener to commits failed.")
 
     def _check_device(self, old: desired.Config, new: desired.Config) -> None:
         roots = self.settings.volumes.allowed_roots
@@ -166,13 +183,15 @@ class Commits:
 
     def import_image(self, name: str, archive: str, sha256: str | None) -> ImageInfo:
         with self._commit_lock:
-            path = resolve_archive(archive, self.settings.images.folder, error_path="/ka:archive")
             try:
+                path = resolve_archive(
+                    archive, self.settings.images.folder, error_path="/ka:archive"
+                )
                 info = self.images.import_archive(name, path, sha256)
             except Exception as e:
                 self._image_result(name, e)
                 raise
-            self._image_result(name, None)
+            self._image_result(name, None, info.digest)
             return info
 
     def remove_image(self, name: str) -> None:
@@ -222,11 +241,21 @@ class Commits:
         with self._image_lock:
             self.image_view.listed_at = 0.0
 
-    def _image_result(self, name: str, error: Exception | None) -> None:
+    def _image_result(
+        self, name: str, error: Exception | None, digest: str | None = None
+    ) -> None:
+        message = image_error_message(error) if error is not None else None
         with self._image_lock:
             self.image_view.listed_at = 0.0
-            if error is None:
+            if message is None:
                 self.image_view.errors.pop(name, None)
                 logger.info("Imported image %r.", name)
             else:
-                self.image_view.errors[name] = image_error_message(error)
+                self.image_view.errors[name] = message
+
+        for listener in list(self.image_listeners):
+            try:
+                listener(name, message, digest)
+            except Exception:
+                # Those told of the result must not turn an import into a failure.
+                logger.exception("A listener to image imports failed.")

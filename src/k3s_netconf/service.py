@@ -18,7 +18,7 @@ from typing import IO, Protocol
 
 from lxml import etree
 
-from k3s_netconf import confirming, errors, monitoring, netconfstate, xmltext
+from k3s_netconf import confirming, desired, errors, monitoring, netconfstate, notifying, xmltext
 from k3s_netconf.catalogue import Catalogue
 from k3s_netconf.commits import Commits
 from k3s_netconf.datastore import defaults, filtering, store
@@ -42,6 +42,8 @@ class Session(Protocol):
     username: str
 
     def snapshot(self) -> monitoring.Snapshot: ...
+
+    def notify(self, notification: etree._Element) -> None: ...
 
 
 Reply = etree._Element | list[etree._Element] | None
@@ -70,6 +72,9 @@ class Service:
         )
         # The library lists what the hello names, so it is made from the same list.
         self.catalogue = Catalogue(self.schema.folder, self._offered())
+        self.notifier = notifying.Notifier()
+        # Session-id -> user name, for the notifications that say who changed running.
+        self._users: dict[int, str] = {}
         # Datastore name -> the session holding its lock.
         self._locks: dict[str, int] = {}
         # Datastore name -> when its current (or last) lock was taken.
@@ -92,6 +97,7 @@ class Service:
             f"{{{netconfstate.NCM}}}get-schema": self._get_schema,
             _ka("import-image"): self._import_image,
             _ka("remove-image"): self._remove_image,
+            f"{{{notifying.NOTIFICATION_NS}}}create-subscription": self._create_subscription,
         }
 
     def start(self) -> None:
@@ -100,6 +106,9 @@ class Service:
         self._load_running()
         self.confirmed.recover(running_from_startup=self.startup.saved())
         self.candidate.reset(self.running.tree)
+        self.commits.cluster.subscribe(self.notifier.pod_changed)
+        self.commits.image_listeners.append(self.notifier.image_result)
+        self.commits.commit_listeners.append(self._config_changed)
         self.commits.start()
 
     def _load_running(self) -> None:
@@ -134,11 +143,14 @@ class Service:
             f"{CAPABILITY}:startup:1.0",
             f"{CAPABILITY}:xpath:1.0",
             defaults.CAPABILITY,
+            f"{CAPABILITY}:notification:1.0",
+            f"{CAPABILITY}:interleave:1.0",
             *modules,
         ]
 
     def handle(self, session: Session, operation: etree._Element) -> Reply:
         """Carry out one operation; return the reply's content, or None for ``<ok/>``."""
+        self._users[session.session_id] = session.username
         handler = self._operations.get(operation.tag)
         if handler is None:
             raise errors.OperationNotSupported(
@@ -149,6 +161,8 @@ class Service:
 
     def session_ended(self, session: Session) -> None:
         """Release what the session held: called once per session, however it ended."""
+        self.notifier.unsubscribe(session.session_id)
+        self._users.pop(session.session_id, None)
         with self._locks_guard:
             held = [name for name, holder in self._locks.items() if holder == session.session_id]
             for name in held:
@@ -170,6 +184,7 @@ class Service:
         tree = defaults.reported(self.schema, self.live.tree(), mode, config_only=False)
         tree.append(self._netconf_state(session))
         tree.append(netconfstate.yang_library(self.catalogue))
+        tree.append(self.notifier.streams())
         return filtering.filtered(self.schema, tree, _param(operation, "filter"))
 
     def _netconf_state(self, session: Session) -> etree._Element:
@@ -409,6 +424,12 @@ class Service:
         if info.size is not None:
             output.append(_output("size", str(info.size)))
         return output
+
+    def _create_subscription(self, session: Session, operation: etree._Element) -> None:
+        self.notifier.subscribe(session, operation)
+
+    def _config_changed(self, session_id: int, old: desired.Config, new: desired.Config) -> None:
+        self.notifier.config_changed(session_id, self._users.get(session_id, ""), old, new)
 
     def _remove_image(self, session: Session, operation: etree._Element) -> None:
         self.commits.remove_image(self._image_name(operation))

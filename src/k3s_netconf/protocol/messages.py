@@ -18,6 +18,8 @@ BASE_10 = "urn:ietf:params:netconf:base:1.0"
 BASE_11 = "urn:ietf:params:netconf:base:1.1"
 # The namespace of the YANG 1.1 <action> operation (RFC 7950 7.15.2).
 YANG = "urn:ietf:params:xml:ns:yang:1"
+# The namespace of <create-subscription> (RFC 5277).
+NOTIFICATION = "urn:ietf:params:xml:ns:netconf:notification:1.0"
 
 _parsers = threading.local()
 
@@ -111,6 +113,11 @@ def operation(rpc: etree._Element, known_namespaces: frozenset[str]) -> etree._E
             info={"bad-element": name.localname, "bad-namespace": name.namespace},
         )
     return found
+
+
+def is_subscription(rpc: etree._Element) -> bool:
+    """Whether the rpc asks for a subscription, whose reply must precede its notifications."""
+    return any(child.tag == f"{{{NOTIFICATION}}}create-subscription" for child in rpc)
 
 
 def session_id_of(kill_session: etree._Element) -> int:

@@ -27,7 +27,7 @@ from netconf.error import ChannelClosed
 from netconf.server import NetconfServerSession
 
 from k3s_netconf import errors, logs, monitoring
-from k3s_netconf.protocol import counting, framing, messages, replies
+from k3s_netconf.protocol import counting, framing, messages, outbox, replies
 from k3s_netconf.protocol.messages import BASE_11, NC
 
 if TYPE_CHECKING:
@@ -81,6 +81,9 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         base.NetconfSession.__init__(self, channel, debug, server._allocate_session_id())
         self._adopt_channel()
         self.log = logs.session_log(logger, self.session_id, self.username)
+        self._outbox = outbox.Outbox(
+            self._send_notification, f"netconf notifications {self.session_id}", self.log
+        )
 
         self.thread = threading.Thread(
             target=self._run, name=f"netconf session {self.session_id}", daemon=True
@@ -192,7 +195,14 @@ class Session(NetconfServerSession):  # type: ignore[misc]
             self.send_message(reply)
             return
 
-        self.send_message(self._answer(rpc))
+        subscribing = messages.is_subscription(rpc)
+        if subscribing:
+            self._outbox.hold()
+        try:
+            self.send_message(self._answer(rpc))
+        finally:
+            if subscribing:
+                self._outbox.release()
 
     def _answer(self, rpc: etree._Element) -> etree._Element:
         reply = replies.rpc_reply(rpc)
@@ -290,6 +300,14 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         with self._send_lock:
             self.pkt_stream.send_pdu(data, self.new_framing)
 
+    def notify(self, notification: etree._Element) -> None:
+        """Queue a notification of the session's subscription; never waits for the client."""
+        self._outbox.put(notification)
+
+    def _send_notification(self, notification: etree._Element) -> None:
+        self.send_message(notification)
+        self._count("out_notifications")
+
     def close(self) -> None:
         """End the session, from its own thread or another's; only the first call acts."""
         with self._end_lock:
@@ -298,6 +316,7 @@ class Session(NetconfServerSession):  # type: ignore[misc]
             self._ended = True
 
         was_open, self.session_open = self.session_open, False
+        self._outbox.close()
         self.server.unregister(self)
         if was_open and not (self._closing or self._killed):
             # RFC 6022: neither close-session nor kill-session drops a session.
