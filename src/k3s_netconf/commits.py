@@ -11,12 +11,11 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 
 from lxml import etree
 
-from k3s_netconf import desired, errors, paths
+from k3s_netconf import desired, errors, paths, refreshing
 from k3s_netconf.cluster import Cluster
 from k3s_netconf.datastore.store import Candidate, Datastore, validated
 from k3s_netconf.executing import Executor, image_error_message
@@ -29,7 +28,7 @@ from k3s_netconf.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# Seconds a listing of containerd's images is reused for get before it is read again.
+# Seconds after which a get wakes a listing of containerd's images for the next get.
 IMAGE_LIST_TTL = 5.0
 # Seconds between two attempts to reconcile the cluster while it cannot be reached.
 RECONCILE_RETRY = 5.0
@@ -37,11 +36,8 @@ RECONCILE_RETRY = 5.0
 
 @dataclass
 class ImageView:
-    """What get reports of the image store: a recent listing and the last import errors."""
+    """What get reports of the image store besides the listing: the last import errors."""
 
-    listed: dict[str, ImageInfo] = field(default_factory=dict)
-    listed_at: float = 0.0
-    reachable: bool = False
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -52,6 +48,9 @@ class Commits:
         self.cluster = Cluster(settings.kubernetes)
         self.images = ImageStore.from_settings(settings.images)
         self.image_view = ImageView()
+        self._image_listing = refreshing.Refreshed(
+            "image listing", self._read_image_listing, IMAGE_LIST_TTL
+        )
         self.forwarder = Forwarder(settings.network, self.cluster.app_states, self.cluster.current)
         self.executor = Executor(
             self.images, self.cluster.workloads, self.forwarder, settings.images.folder,
@@ -71,6 +70,7 @@ class Commits:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._image_listing.stop()
         self.forwarder.stop()
         self.cluster.stop()
 
@@ -108,6 +108,9 @@ class Commits:
             "; ".join(str(s.action) for s in steps) or "nothing to change",
         )
         self.executor.run(steps)
+        if old.images != new.config.images:
+            # Removed images leave no import result behind; get must not show them present.
+            self._forget_listing()
 
         try:
             self.running.replace(new)
@@ -128,7 +131,7 @@ class Commits:
         # Listing containerd costs a process; a commit that leaves images alone needs none.
         if old.images == new.images:
             return set(new.images)
-        return set(self._list_images(fresh=True))
+        return set(self._list_images())
 
     # Reconciling
 
@@ -148,7 +151,7 @@ class Commits:
         with self._commit_lock:
             config = self.running.config
             owned = self.cluster.workloads().owned_apps()
-            present = set(self._list_images(fresh=True)) if config.images else set()
+            present = set(self._list_images()) if config.images else set()
             steps = planner.reconcile(config, owned, present)
             failures = self.executor.run_all(steps)
         logger.info("Reconciled the cluster to the configuration: %d step(s), %d failed.",
@@ -204,27 +207,27 @@ class Commits:
 
     def image_listing(self) -> tuple[dict[str, ImageInfo], bool]:
         """A recent listing of containerd's images, and whether containerd answered."""
+        return self._image_listing.get()
+
+    def _read_image_listing(self) -> tuple[dict[str, ImageInfo], bool]:
         try:
-            return self._list_images(fresh=False), True
+            return self.images.list(), True
         except errors.NetconfError as e:
             logger.debug("Cannot list images for get: %s", e.message)
             return {}, False
 
-    def _list_images(self, fresh: bool) -> dict[str, ImageInfo]:
-        with self._image_lock:
-            view = self.image_view
-            if fresh or time.monotonic() - view.listed_at > IMAGE_LIST_TTL:
-                view.listed = self.images.list()
-                view.listed_at = time.monotonic()
-            return view.listed
+    def _list_images(self) -> dict[str, ImageInfo]:
+        # A commit needs the images as they are now; get may as well use what it read.
+        listed = self.images.list()
+        self._image_listing.put((listed, True))
+        return listed
 
     def _forget_listing(self) -> None:
-        with self._image_lock:
-            self.image_view.listed_at = 0.0
+        self._image_listing.forget()
 
     def _image_result(self, name: str, error: Exception | None) -> None:
+        self._forget_listing()
         with self._image_lock:
-            self.image_view.listed_at = 0.0
             if error is None:
                 self.image_view.errors.pop(name, None)
                 logger.info("Imported image %r.", name)
