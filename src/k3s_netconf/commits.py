@@ -84,7 +84,7 @@ class Commits:
     def commit(self, tree: etree._Element, session_id: int) -> None:
         """Make a whole tree (the candidate's) running, by the same transaction."""
         with self._commit_lock:
-            self._commit(validated(self.running.schema, copy.deepcopy(tree)), session_id)
+            self._commit(self.running.changed_to(copy.deepcopy(tree)), session_id)
 
     def test_edit(self, config: etree._Element, default_operation: str) -> None:
         """Check an edit of running as a commit would, and change nothing."""
