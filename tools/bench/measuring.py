@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import threading
 import time
@@ -141,6 +142,12 @@ def _at_size(bench: Bench, session: Session, count: int, log: Callable[[str], No
     bench.timed(f"get-config, {count} apps", lambda: session.rpc(w.get_config()))
     bench.timed(f"get (apps), {count} apps", lambda: session.rpc(w.get_apps()))
     bench.memory[f"{count} apps"] = bench.rss()
+    if count >= 100:
+        modes = itertools.count()
+        bench.timed(
+            f"edit-config changing 1 of {count} apps",
+            lambda: session.rpc(w.change_app(apps[0], f"run{next(modes)}")),
+        )
     if count == 10:
         for sessions in (1, 10, 50):
             log(f"{sessions} concurrent sessions")
