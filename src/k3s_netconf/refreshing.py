@@ -6,7 +6,9 @@ age limit, wakes a thread of the value's own to read it again for the next get. 
 read while no get asks, so an idle daemon starts no processes.
 
 Only a value that is not known (never read, or forgotten because the daemon itself changed
-what it describes) is read on the caller's thread: the caller must see its own change.
+what it describes) is read on the caller's thread: the caller must see its own change. So is a
+value older than ``MAX_STALE``: after a long time without a get, the last value read may
+describe a device that has long changed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# Seconds after which a value is read on the caller's thread instead of returned.
+MAX_STALE = 60.0
 # Seconds ``stop`` waits for the refreshing thread.
 STOP_JOIN_SECONDS = 2.0
 
@@ -47,7 +51,7 @@ class Refreshed(Generic[T]):
         """The last value read; read now only when none is known."""
         with self._lock:
             known, value, age = self._known, self._value, time.monotonic() - self._read_at
-        if not known:
+        if not known or age > MAX_STALE:
             return self.read_now()
 
         if age > self._max_age:

@@ -2,6 +2,7 @@
 
 import threading
 
+from k3s_netconf import refreshing
 from k3s_netconf.refreshing import Refreshed
 
 # Seconds a test waits for the refreshing thread at most.
@@ -79,6 +80,18 @@ def test_a_read_begun_before_forget_does_not_stand_for_the_new_state():
     # The held read (2) is dropped; the get after forget waits for a read of its own.
     assert value.get() == 3
     value.stop()
+
+
+def test_a_value_older_than_the_staleness_limit_is_read_before_get_returns(monkeypatch):
+    readings = Readings()
+    value = Refreshed("numbers", readings.read, max_age=0.0)
+    value.get()
+
+    # A limit of zero makes every known value too old to return.
+    monkeypatch.setattr(refreshing, "MAX_STALE", 0.0)
+
+    assert value.get() == 2
+    assert readings.count == 2
 
 
 def test_a_value_put_by_the_caller_is_what_get_returns():
