@@ -67,6 +67,7 @@ class Commits:
         self.forwarder.start(self.running.config.forwards())
         self._reconciler = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
         self._reconciler.start()
+        self._image_listing.refresh_behind()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -109,8 +110,8 @@ class Commits:
         )
         self.executor.run(steps)
         if old.images != new.config.images:
-            # Removed images leave no import result behind; get must not show them present.
-            self._forget_listing()
+            # Read here, in the commit, so that the next get need not wait for ctr.
+            self._image_listing.renew()
 
         try:
             self.running.replace(new)
@@ -176,6 +177,7 @@ class Commits:
                 self._image_result(name, e)
                 raise
             self._image_result(name, None)
+            self._image_listing.renew()
             return info
 
     def remove_image(self, name: str) -> None:
@@ -194,7 +196,7 @@ class Commits:
                     path="/ka:name",
                 )
             self.images.remove(name)
-            self._forget_listing()
+            self._image_listing.renew()
 
     def _known_app(self, app: str) -> None:
         if app not in self.running.config.apps:

@@ -55,7 +55,7 @@ class Refreshed(Generic[T]):
             return self.read_now()
 
         if age > self._max_age:
-            self._refresh_behind()
+            self._wake_refresher()
         return value  # type: ignore[return-value]
 
     def read_now(self) -> T:
@@ -71,6 +71,20 @@ class Refreshed(Generic[T]):
         """Keep a value the caller read itself (a commit lists images anyway)."""
         with self._lock:
             self._value, self._known, self._read_at = value, True, time.monotonic()
+
+    def renew(self) -> None:
+        """The daemon changed what the value describes: read it again now, on this thread."""
+        self.forget()
+
+        # The change is made already; a failed read must not fail it. The next get reads.
+        try:
+            self.read_now()
+        except Exception:
+            logger.exception("Reading the %s again failed; the next get reads it.", self.name)
+
+    def refresh_behind(self) -> None:
+        """Have the value read on its own thread, so that a first get finds it known."""
+        self._wake_refresher()
 
     def forget(self) -> None:
         """The daemon changed what the value describes: the next get reads it again."""
@@ -90,7 +104,7 @@ class Refreshed(Generic[T]):
                 return
             self._value, self._known, self._read_at = value, True, time.monotonic()
 
-    def _refresh_behind(self) -> None:
+    def _wake_refresher(self) -> None:
         with self._lock:
             if self._thread is None and not self._stopping.is_set():
                 # Started on first need: a daemon that is never asked runs no such thread.

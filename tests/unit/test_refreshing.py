@@ -94,6 +94,48 @@ def test_a_value_older_than_the_staleness_limit_is_read_before_get_returns(monke
     assert readings.count == 2
 
 
+def test_a_renewed_value_is_read_at_once_and_get_returns_it_without_reading():
+    readings = Readings()
+    value = Refreshed("numbers", readings.read, max_age=60.0)
+    value.get()
+
+    value.renew()
+
+    assert readings.count == 2
+    assert value.get() == 2
+    assert readings.count == 2
+
+
+def test_a_failed_renewal_leaves_the_value_to_be_read_by_the_next_get():
+    calls = []
+
+    def read() -> int:
+        calls.append(None)
+        if len(calls) == 2:
+            raise RuntimeError("no process")
+        return len(calls)
+
+    value = Refreshed("numbers", read, max_age=60.0)
+    value.get()
+
+    value.renew()
+
+    assert value.get() == 3
+
+
+def test_a_value_read_behind_from_the_start_is_known_to_the_first_get():
+    readings = Readings()
+    value = Refreshed("numbers", readings.read, max_age=60.0)
+
+    value.refresh_behind()
+    assert readings.done.wait(WAIT)
+    # Stopping joins the thread, so the value it read is kept by now.
+    value.stop()
+
+    assert value.get() == 1
+    assert readings.count == 1
+
+
 def test_a_value_put_by_the_caller_is_what_get_returns():
     readings = Readings()
     value = Refreshed("numbers", readings.read, max_age=60.0)

@@ -72,6 +72,7 @@ class Forwarder:
         self._wake.set()
         self._thread = threading.Thread(target=self._run, name="forwarding", daemon=True)
         self._thread.start()
+        self._listing.refresh_behind()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -179,7 +180,8 @@ class Forwarder:
         )
 
         self._installed, self._failure = rendered, None
-        self._forget_listing()
+        # Read here, off the request path, so that the next get need not wait for nft.
+        self._listing.renew()
         active = sum(1 for e in entries if e.target is not None)
         logger.info(
             "Replaced the forwarding table %r in %s: %d rule(s), %d active.\n%s",
@@ -212,9 +214,6 @@ class Forwarder:
 
     def _list(self) -> tables.Listing | None:
         return self._listing.get()
-
-    def _forget_listing(self) -> None:
-        self._listing.forget()
 
     def _read_or_none(self) -> tables.Listing | None:
         try:
