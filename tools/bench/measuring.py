@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import workload as w
-from client import Session, Target, timed_session
+from client import NetconfFailure, Session, Target, timed_session
 
 Calls = Callable[[], tuple[int, float]]  # (API calls so far, seconds spent in them so far)
 
@@ -154,4 +154,8 @@ def _at_size(bench: Bench, session: Session, count: int, log: Callable[[str], No
             bench.concurrent(f"get-config, 10 apps, {sessions} concurrent sessions", sessions)
 
     log(f"deleting {count} apps")
-    session.rpc(w.delete_apps(apps))
+    try:
+        session.rpc(w.delete_apps(apps))
+    except NetconfFailure as e:
+        # A busy API server may time out; the namespace, deleted at the end, takes the rest.
+        log(f"deleting {count} apps failed: {str(e)[:300]}")
