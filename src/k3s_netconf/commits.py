@@ -11,13 +11,12 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml import etree
 
-from k3s_netconf import desired, errors, paths
+from k3s_netconf import desired, errors, paths, refreshing
 from k3s_netconf.cluster import Cluster
 from k3s_netconf.datastore.store import Candidate, Datastore, validated
 from k3s_netconf.executing import Executor, image_error_message
@@ -30,7 +29,7 @@ from k3s_netconf.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# Seconds a listing of containerd's images is reused for get before it is read again.
+# Seconds after which a get wakes a listing of containerd's images for the next get.
 IMAGE_LIST_TTL = 5.0
 # Seconds between two attempts to reconcile the cluster while it cannot be reached.
 RECONCILE_RETRY = 5.0
@@ -43,11 +42,8 @@ CommitListener = Callable[[int, desired.Config, desired.Config], None]
 
 @dataclass
 class ImageView:
-    """What get reports of the image store: a recent listing and the last import errors."""
+    """What get reports of the image store besides the listing: the last import errors."""
 
-    listed: dict[str, ImageInfo] = field(default_factory=dict)
-    listed_at: float = 0.0
-    reachable: bool = False
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -58,6 +54,9 @@ class Commits:
         self.cluster = Cluster(settings.kubernetes)
         self.images = ImageStore.from_settings(settings.images)
         self.image_view = ImageView()
+        self._image_listing = refreshing.Refreshed(
+            "image listing", self._read_image_listing, IMAGE_LIST_TTL
+        )
         self.forwarder = Forwarder(settings.network, self.cluster.app_states, self.cluster.current)
         self.executor = Executor(
             self.images, self.cluster.workloads, self.forwarder, settings.images.folder,
@@ -76,9 +75,11 @@ class Commits:
         self.forwarder.start(self.running.config.forwards())
         self._reconciler = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
         self._reconciler.start()
+        self._image_listing.refresh_behind()
 
     def stop(self) -> None:
         self._stopping.set()
+        self._image_listing.stop()
         self.forwarder.stop()
         self.cluster.stop()
 
@@ -92,7 +93,7 @@ class Commits:
     def commit(self, tree: etree._Element, session_id: int) -> None:
         """Make a whole tree (the candidate's) running, by the same transaction."""
         with self._commit_lock:
-            self._commit(validated(self.running.schema, copy.deepcopy(tree)), session_id)
+            self._commit(self.running.changed_to(copy.deepcopy(tree)), session_id)
 
     def test_edit(self, config: etree._Element, default_operation: str) -> None:
         """Check an edit of running as a commit would, and change nothing."""
@@ -116,6 +117,9 @@ class Commits:
             "; ".join(str(s.action) for s in steps) or "nothing to change",
         )
         self.executor.run(steps)
+        if old.images != new.config.images:
+            # Read here, in the commit, so that the next get need not wait for ctr.
+            self._image_listing.renew()
 
         try:
             self.running.replace(new)
@@ -145,7 +149,7 @@ class Commits:
         # Listing containerd costs a process; a commit that leaves images alone needs none.
         if old.images == new.images:
             return set(new.images)
-        return set(self._list_images(fresh=True))
+        return set(self._list_images())
 
     # Reconciling
 
@@ -165,7 +169,7 @@ class Commits:
         with self._commit_lock:
             config = self.running.config
             owned = self.cluster.workloads().owned_apps()
-            present = set(self._list_images(fresh=True)) if config.images else set()
+            present = set(self._list_images()) if config.images else set()
             steps = planner.reconcile(config, owned, present)
             failures = self.executor.run_all(steps)
         logger.info("Reconciled the cluster to the configuration: %d step(s), %d failed.",
@@ -192,6 +196,7 @@ class Commits:
                 self._image_result(name, e)
                 raise
             self._image_result(name, None, info.digest)
+            self._image_listing.renew()
             return info
 
     def remove_image(self, name: str) -> None:
@@ -210,7 +215,7 @@ class Commits:
                     path="/ka:name",
                 )
             self.images.remove(name)
-            self._forget_listing()
+            self._image_listing.renew()
 
     def _known_app(self, app: str) -> None:
         if app not in self.running.config.apps:
@@ -223,30 +228,30 @@ class Commits:
 
     def image_listing(self) -> tuple[dict[str, ImageInfo], bool]:
         """A recent listing of containerd's images, and whether containerd answered."""
+        return self._image_listing.get()
+
+    def _read_image_listing(self) -> tuple[dict[str, ImageInfo], bool]:
         try:
-            return self._list_images(fresh=False), True
+            return self.images.list(), True
         except errors.NetconfError as e:
             logger.debug("Cannot list images for get: %s", e.message)
             return {}, False
 
-    def _list_images(self, fresh: bool) -> dict[str, ImageInfo]:
-        with self._image_lock:
-            view = self.image_view
-            if fresh or time.monotonic() - view.listed_at > IMAGE_LIST_TTL:
-                view.listed = self.images.list()
-                view.listed_at = time.monotonic()
-            return view.listed
+    def _list_images(self) -> dict[str, ImageInfo]:
+        # A commit needs the images as they are now; get may as well use what it read.
+        listed = self.images.list()
+        self._image_listing.put((listed, True))
+        return listed
 
     def _forget_listing(self) -> None:
-        with self._image_lock:
-            self.image_view.listed_at = 0.0
+        self._image_listing.forget()
 
     def _image_result(
         self, name: str, error: Exception | None, digest: str | None = None
     ) -> None:
         message = image_error_message(error) if error is not None else None
+        self._forget_listing()
         with self._image_lock:
-            self.image_view.listed_at = 0.0
             if message is None:
                 self.image_view.errors.pop(name, None)
                 logger.info("Imported image %r.", name)

@@ -99,8 +99,8 @@ def test_get_reports_each_rules_target_and_counts_its_packets(
     forwarder.install((TCP, UDP))
     assert lab.ask("tcp", 8080, "count me") == "pod1:count me"
 
-    # The listing is reused for a second; wait it out rather than reach inside.
-    time.sleep(1.1)
+    # A get older than a second has the table listed again behind it: ask until it shows.
+    assert wait_for(lambda: _tcp_packets(forwarder) >= 6, timeout=5) is not None
     states = forwarder.rule_states()
     tcp, udp = states[("tcp", 8080)], states[("udp", 5353)]
     assert (tcp.target_address, tcp.target_port, tcp.active) == ("172.31.242.10", ECHO_PORT, True)
@@ -175,11 +175,14 @@ def test_counts_survive_a_replacement_of_the_table(lab: Lab, pods: Pods, forward
     forwarder.install((TCP,))
     assert lab.ask("tcp", 8080, "one") == "pod1:one"
     time.sleep(1.1)
-    before = forwarder.rule_states()[("tcp", 8080)].packets
+    assert wait_for(lambda: _tcp_packets(forwarder) >= 6, timeout=5) is not None
+    before = _tcp_packets(forwarder)
 
     forwarder.install((TCP, UDP))
-    time.sleep(1.1)
-    assert before and forwarder.rule_states()[("tcp", 8080)].packets == before
+
+    # The new table carries the count, and is listed as it is installed, so get shows it.
+    assert f"packets {before} " in lab.nft("list", "table", "ip", "k3s_netconf")
+    assert _tcp_packets(forwarder) == before
 
 
 def test_tables_of_others_in_the_namespace_are_left_as_they_were(
@@ -263,3 +266,7 @@ def test_in_one_namespace_without_a_veth_pods_without_a_default_route_still_answ
     assert forwarder.state().problems == ()
     assert lab.ask("tcp", 8080, "plain") == "pod1:plain"
     assert lab.ask("udp", 5353, "plain") == "pod1:plain"
+
+
+def _tcp_packets(forwarder: Forwarder) -> int:
+    return forwarder.rule_states()[("tcp", 8080)].packets or 0

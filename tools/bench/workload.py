@@ -46,6 +46,12 @@ def create_apps(app_names: list[str]) -> str:
     return _edit(f'<apps xmlns="{NS}">{body}</apps>')
 
 
+def change_app(name: str, mode: str) -> str:
+    # One env value of one app changed: the edit touches one entry of a large list.
+    body = f"<app><name>{name}</name><env><name>MODE</name><value>{mode}</value></env></app>"
+    return _edit(f'<apps xmlns="{NS}">{body}</apps>')
+
+
 def delete_apps(app_names: list[str]) -> str:
     body = "".join(f'<app xc:operation="delete"><name>{name}</name></app>' for name in app_names)
     return _edit(f'<apps xmlns="{NS}">{body}</apps>')

@@ -9,7 +9,7 @@ from pathlib import Path
 from lxml import etree
 
 from k3s_netconf import desired
-from k3s_netconf.datastore import converting, editing, persisting, validating
+from k3s_netconf.datastore import converting, editing, persisting, scoping, validating
 from k3s_netconf.schema import Schema
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,20 @@ class Datastore:
         """The datastore as it would be after the edit; raises the edit's first error."""
         tree = copy.deepcopy(self.tree)
         editing.apply(self.schema, tree, config, default_operation)
-        return validated(self.schema, tree)
+        return self.changed_to(tree)
+
+    def changed_to(self, tree: etree._Element) -> Candidate:
+        """A tree that replaces this datastore's, checked as a whole by what changed."""
+        untouched = scoping.untouched_apps(self.tree, tree)
+        part = scoping.part_to_validate(tree, untouched)
+        checked = converting.config(validating.config_values(self.schema, part))
+
+        # Apps left out of the check are the same entries as before, so their values are too.
+        apps = {
+            name: checked.apps[name] if name in checked.apps else self.config.apps[name]
+            for name in scoping.app_names(tree)
+        }
+        return Candidate(tree, desired.Config(checked.images, apps, checked.rules))
 
     def replace(self, candidate: Candidate) -> None:
         """Save the candidate and make it the datastore's content."""

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from k3s_netconf import desired, errors, paths
+from k3s_netconf import desired, errors, paths, refreshing
 from k3s_netconf.network import commands, links, tables, targets
 from k3s_netconf.observed import AppState, ForwardingState, RuleState
 from k3s_netconf.settings import NetworkSettings
@@ -32,7 +32,7 @@ RESYNC_SECONDS = 5.0
 # Seconds between two looks at the watch cache while it is not current yet (on start, or
 # while the API server is away), so the table follows soon after it is.
 WAITING_SECONDS = 0.5
-# Seconds a listing of the table (counters, targets) is reused for get.
+# Seconds after which a get wakes a reading of the table (counters, targets) for the next get.
 LISTING_TTL = 1.0
 # Seconds ``stop`` waits for the thread.
 STOP_JOIN_SECONDS = 2.0
@@ -58,8 +58,9 @@ class Forwarder:
         self._failure: str | None = None
         self._surveyed_at = float("-inf")
         self._lock = threading.Lock()
-        self._listing_lock = threading.Lock()
-        self._listing: tuple[float, tables.Listing | None] = (0.0, None)
+        self._listing = refreshing.Refreshed(
+            "forwarding table listing", self._read_or_none, LISTING_TTL
+        )
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -71,10 +72,12 @@ class Forwarder:
         self._wake.set()
         self._thread = threading.Thread(target=self._run, name="forwarding", daemon=True)
         self._thread.start()
+        self._listing.refresh_behind()
 
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
+        self._listing.stop()
         if self._thread is not None:
             self._thread.join(STOP_JOIN_SECONDS)
 
@@ -177,7 +180,8 @@ class Forwarder:
         )
 
         self._installed, self._failure = rendered, None
-        self._forget_listing()
+        # Read here, off the request path, so that the next get need not wait for nft.
+        self._listing.renew()
         active = sum(1 for e in entries if e.target is not None)
         logger.info(
             "Replaced the forwarding table %r in %s: %d rule(s), %d active.\n%s",
@@ -209,16 +213,7 @@ class Forwarder:
     # Reading the table
 
     def _list(self) -> tables.Listing | None:
-        with self._listing_lock:
-            at, listing = self._listing
-            if time.monotonic() - at > LISTING_TTL:
-                listing = self._read_or_none()
-                self._listing = (time.monotonic(), listing)
-            return listing
-
-    def _forget_listing(self) -> None:
-        with self._listing_lock:
-            self._listing = (0.0, None)
+        return self._listing.get()
 
     def _read_or_none(self) -> tables.Listing | None:
         try:
