@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from k3s_netconf import errors
-from k3s_netconf.settings import NacmRule, NacmSettings
+from k3s_netconf.settings import NacmRule, NacmSettings, SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,9 @@ class Access:
         self.settings = settings
         # Module name of an XML namespace.
         self.module_of = module_of
+        for rule_list in settings.rule_lists if settings else ():
+            for rule in rule_list.rules:
+                _check_path(rule)
 
     @property
     def enabled(self) -> bool:
@@ -222,6 +225,14 @@ def _path_matches(path: str, unit: Unit) -> bool:
         if not set(keys) <= set(unit_keys):
             return False
     return True
+
+
+def _check_path(rule: NacmRule) -> None:
+    # A path that cannot be read would otherwise fail at the first request it is tried on.
+    try:
+        parse_path(rule.path)
+    except ValueError as e:
+        raise SettingsError(f"nacm rule {rule.name!r}: path {rule.path!r}: {e}") from e
 
 
 def _module_matches(rule: NacmRule, module: str) -> bool:

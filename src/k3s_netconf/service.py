@@ -130,7 +130,6 @@ class Service:
 
     def handle(self, session: Session, operation: etree._Element) -> Reply:
         """Carry out one operation; return the reply's content, or None for ``<ok/>``."""
-        self._authorize(session, operation)
         handler = self._operations.get(operation.tag)
         if handler is None:
             raise errors.OperationNotSupported(
@@ -143,8 +142,11 @@ class Service:
             return self.access.readable(session.username, reply)  # type: ignore[arg-type]
         return reply
 
-    def _authorize(self, session: Session, operation: etree._Element) -> None:
-        """Access control of every request, in one place: the rpc, then the data it changes."""
+    def authorize(self, session: Session, operation: etree._Element) -> None:
+        """Access control of every rpc, in one place: the rpc, then the data it changes.
+
+        The protocol layer calls it before any operation, its own close- and kill-session too.
+        """
         if not self.access.enabled:
             return
         user = session.username

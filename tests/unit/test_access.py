@@ -174,3 +174,10 @@ def test_a_malformed_rule_is_a_settings_error(rule):
         settings.from_mapping(
             {"nacm": {"rule_lists": [{"name": "l", "groups": ["*"], "rules": [rule]}]}}
         )
+
+
+def test_a_rule_path_that_cannot_be_read_is_a_settings_error():
+    rule = {"name": "r", "action": "deny", "path": "/k3s-netconf-apps:apps/a:b:c"}
+
+    with pytest.raises(settings.SettingsError, match="path"):
+        decisions({"rule_lists": [{"name": "l", "groups": ["*"], "rules": [rule]}]})
