@@ -178,9 +178,8 @@ class Service:
                 editing.apply(self.schema, after, config, default)
             return before, after
         if operation.tag == _nc("copy-config"):
-            return self._tree(_datastore(operation, "target", DATASTORES)), self._source(operation)[
-                1
-            ]
+            target = _datastore(operation, "target", DATASTORES)
+            return self._tree(target), self._source(operation)[1]
         if operation.tag == _nc("commit"):
             return self._tree("running"), self._tree("candidate")
         if operation.tag == _nc("delete-config"):

@@ -1,6 +1,6 @@
 """Access control (RFC 8341) over SSH with ncclient: a read-only group, admins, the defaults.
 
-One daemon with three users: ``admin`` in the group admins (permitted everything), ``olga``
+A daemon of each test's own, with three users: ``admin`` in the group admins (permitted everything), ``olga``
 in the group viewers (get and get-config only), ``nobody`` in no group (the RFC 8341 3.2.1
 defaults: read and exec permitted, writes denied). The daemon has no cluster; the denied
 requests never reach it, and the permitted ones used here need none.
@@ -108,19 +108,13 @@ def app_names(session, source: str) -> list[str]:
     return [e.text for e in data.iter(f"{{{KA}}}name") if e.getparent().tag == f"{{{KA}}}app"]
 
 
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory, client_keys, password_hash):
-    from conftest import launch
-
+@pytest.fixture
+def daemon(start_daemon, password_hash):
     users = "".join(
         f'\n[[users]]\nname = "{name}"\npassword_hash = "{password_hash}"\n'
         for name in ("olga", "nobody")
     )
-    started = launch(
-        tmp_path_factory.mktemp("nacm"), client_keys, password_hash, extra=users + RULES
-    )
-    yield started
-    started.stop()
+    return start_daemon(extra=users + RULES)
 
 
 @pytest.fixture
