@@ -1,8 +1,8 @@
 """Access control (RFC 8341) over SSH with ncclient: a read-only group, admins, the defaults.
 
-A daemon of each test's own, with three users: ``admin`` in the group admins (permitted everything), ``olga``
-in the group viewers (get and get-config only), ``nobody`` in no group (the RFC 8341 3.2.1
-defaults: read and exec permitted, writes denied). The daemon has no cluster; the denied
+A daemon of each test's own, with three users: ``admin`` in the group admins (permitted
+everything), ``olga`` in the group viewers (get and get-config only), ``nobody`` in no group
+(the RFC 8341 3.2.1 defaults: read and exec permitted, writes denied). The daemon has no cluster; the denied
 requests never reach it, and the permitted ones used here need none.
 """
 
