@@ -111,9 +111,13 @@ def start_daemon(
     """start_daemon(folder=None, **settings): a daemon of the test's own; see ``launch``."""
     started: list[Daemon] = []
 
-    def start(folder: Path | None = None, **sections: dict[str, Any]) -> Daemon:
+    def start(folder: Path | None = None, extra: str = "", **sections: dict[str, Any]) -> Daemon:
         daemon = launch(
-            folder or tmp_path / f"daemon{len(started)}", client_keys, password_hash, **sections
+            folder or tmp_path / f"daemon{len(started)}",
+            client_keys,
+            password_hash,
+            extra=extra,
+            **sections,
         )
         started.append(daemon)
         return daemon
@@ -124,9 +128,16 @@ def start_daemon(
 
 
 def launch(
-    folder: Path, client_keys: dict[str, Path], password_hash: str, **sections: dict[str, Any]
+    folder: Path,
+    client_keys: dict[str, Path],
+    password_hash: str,
+    extra: str = "",
+    **sections: dict[str, Any],
 ) -> Daemon:
-    """Start k3s-netconfd with test settings, overridden per section (server={...}, log={...})."""
+    """Start k3s-netconfd with test settings, overridden per section (server={...}, log={...}).
+
+    ``extra`` is TOML text appended to the settings file, for tables such as [[users]] or [nacm].
+    """
     folder.mkdir(parents=True, exist_ok=True)
     settings = {
         "server": {
@@ -145,7 +156,7 @@ def launch(
         settings[name] = {**settings.get(name, {}), **values}
     keys = [(path.parent / f"{path.name}.pub").read_text().strip() for path in client_keys.values()]
     users = {"name": USER, "password_hash": password_hash, "authorized_keys": keys}
-    (folder / "settings.toml").write_text(_toml(settings, users))
+    (folder / "settings.toml").write_text(_toml(settings, users) + extra)
 
     log_path = folder / "daemon.log"
     with log_path.open("ab") as log:

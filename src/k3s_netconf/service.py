@@ -18,10 +18,19 @@ from typing import IO, Protocol
 
 from lxml import etree
 
-from k3s_netconf import confirming, desired, errors, monitoring, netconfstate, notifying, xmltext
+from k3s_netconf import (
+    access,
+    confirming,
+    desired,
+    errors,
+    monitoring,
+    netconfstate,
+    notifying,
+    xmltext,
+)
 from k3s_netconf.catalogue import Catalogue
 from k3s_netconf.commits import Commits
-from k3s_netconf.datastore import defaults, filtering, store
+from k3s_netconf.datastore import defaults, editing, filtering, store
 from k3s_netconf.datastore.candidate import CandidateDatastore
 from k3s_netconf.livestate import LiveState
 from k3s_netconf.schema import APPS_NS, load
@@ -75,6 +84,7 @@ class Service:
         self.notifier = notifying.Notifier()
         # Session-id -> user name, for the notifications that say who changed running.
         self._users: dict[int, str] = {}
+        self.access = access.Access(settings.nacm, self._module_of)
         # Datastore name -> the session holding its lock.
         self._locks: dict[str, int] = {}
         # Datastore name -> when its current (or last) lock was taken.
@@ -157,7 +167,60 @@ class Service:
                 f"the operation {etree.QName(operation).localname!r} is not supported",
                 info={"bad-element": etree.QName(operation).localname},
             )
-        return handler(session, operation)
+        reply = handler(session, operation)
+        if operation.tag in (_nc("get"), _nc("get-config")) and reply is not None:
+            # RFC 8341 3.4.5: what the user may not read is left out, without an error.
+            return self.access.readable(session.username, reply)  # type: ignore[arg-type]
+        return reply
+
+    def authorize(self, session: Session, operation: etree._Element) -> None:
+        """Access control of every rpc, in one place: the rpc, then the data it changes.
+
+        The protocol layer calls it before any operation, its own close- and kill-session too.
+        """
+        if not self.access.enabled:
+            return
+        user = session.username
+        if operation.tag == f"{{{YANG}}}action":
+            app, action = _app_action(operation)
+            unit = access.action_unit(
+                "k3s-netconf-apps", ("apps", "app"), app, etree.QName(action).localname
+            )
+            self.access.check_action(user, unit)
+            return
+
+        q = etree.QName(operation)
+        self.access.check_rpc(user, self._module_of(q.namespace or ""), q.localname)
+        change = self._planned_change(operation)
+        if change is not None:
+            self.access.check_change(user, *change)
+
+    def _planned_change(
+        self, operation: etree._Element
+    ) -> tuple[etree._Element, etree._Element] | None:
+        """The target datastore's tree before and after a write, for access control."""
+        if operation.tag == _nc("edit-config"):
+            target = _datastore(operation, "target", {"running", "candidate"})
+            before = self._tree(target)
+            after = copy.deepcopy(before)
+            config = _param(operation, "config")
+            default = _choice(operation, "default-operation", {"merge", "replace", "none"}, "merge")
+            if config is not None:
+                editing.apply(self.schema, after, config, default)
+            return before, after
+        if operation.tag == _nc("copy-config"):
+            target = _datastore(operation, "target", DATASTORES)
+            return self._tree(target), self._source(operation)[1]
+        if operation.tag == _nc("commit"):
+            return self._tree("running"), self._tree("candidate")
+        if operation.tag == _nc("delete-config"):
+            return self._tree("startup"), store.empty_tree()
+        return None
+
+    def _module_of(self, namespace: str) -> str:
+        if namespace == NC:
+            return "ietf-netconf"
+        return self.schema.module_of_namespace.get(namespace, namespace)
 
     def session_ended(self, session: Session) -> None:
         """Release what the session held: called once per session, however it ended."""

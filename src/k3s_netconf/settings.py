@@ -138,6 +138,77 @@ class LogSettings:
     format: str = "text"
 
 
+ACCESS_OPERATIONS = frozenset({"*", "read", "create", "update", "delete", "exec"})
+ACTIONS = frozenset({"permit", "deny"})
+
+
+@dataclass(frozen=True)
+class NacmRule:
+    """One rule of RFC 8341: which requests it matches, and whether it permits or denies them.
+
+    ``rpc_name`` makes it an rpc rule, ``path`` a data node rule; with neither it matches
+    every rpc and data node of ``module_name``.
+    """
+
+    name: str
+    action: str
+    module_name: str = "*"
+    rpc_name: str = ""
+    # A data node path, its steps as module:name, such as "/k3s-netconf-apps:apps/app".
+    path: str = ""
+    access_operations: tuple[str, ...] = ("*",)
+    comment: str = ""
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise SettingsError(f"nacm rule {self.name!r}: action must be permit or deny")
+        unknown = set(self.access_operations) - ACCESS_OPERATIONS
+        if unknown:
+            raise SettingsError(
+                f"nacm rule {self.name!r}: unknown access operation(s) {sorted(unknown)}; "
+                f"use {', '.join(sorted(ACCESS_OPERATIONS))}"
+            )
+        if self.rpc_name and self.path:
+            raise SettingsError(f"nacm rule {self.name!r}: set rpc_name or path, not both")
+        if self.path and not self.path.startswith("/"):
+            raise SettingsError(f"nacm rule {self.name!r}: path must start with '/'")
+
+
+@dataclass(frozen=True)
+class NacmRuleList:
+    """Rules for the users of some groups, tried in order; "*" in groups means every user."""
+
+    name: str
+    groups: tuple[str, ...] = ()
+    rules: tuple[NacmRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class NacmGroup:
+    name: str
+    users: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NacmSettings:
+    """Access control by RFC 8341, kept in the settings instead of the /nacm datastore node.
+
+    The defaults are those of RFC 8341 section 3.2.1: read and exec permitted, write denied.
+    """
+
+    enable_nacm: bool = True
+    read_default: str = "permit"
+    write_default: str = "deny"
+    exec_default: str = "permit"
+    groups: tuple[NacmGroup, ...] = ()
+    rule_lists: tuple[NacmRuleList, ...] = ()
+
+    def __post_init__(self) -> None:
+        for key in ("read_default", "write_default", "exec_default"):
+            if getattr(self, key) not in ACTIONS:
+                raise SettingsError(f"nacm.{key} must be permit or deny")
+
+
 @dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -147,6 +218,8 @@ class Settings:
     network: NetworkSettings = field(default_factory=NetworkSettings)
     log: LogSettings = field(default_factory=LogSettings)
     users: tuple[User, ...] = ()
+    # None: no [nacm] section, every user may do everything.
+    nacm: NacmSettings | None = None
 
 
 def _check_network(network: NetworkSettings) -> None:
@@ -212,9 +285,38 @@ def from_mapping(raw: dict[str, Any], base: Path = Path(".")) -> Settings:
     groups = {
         name: _build(f.default_factory, raw.get(name, {}), name, base)  # type: ignore[misc]
         for name, f in sections.items()
-        if name != "users"
+        if name not in ("users", "nacm")
     }
-    return Settings(users=users, **groups)
+    nacm = _nacm(raw["nacm"], base) if "nacm" in raw else None
+    return Settings(users=users, nacm=nacm, **groups)
+
+
+def _nacm(raw: Any, base: Path) -> NacmSettings:
+    # Groups and rule-lists are arrays of tables, which the generic builder does not read.
+    if not isinstance(raw, dict):
+        raise SettingsError("nacm must be a table")
+    values = dict(raw)
+    groups = tuple(
+        _build(NacmGroup, entry, f"nacm.groups[{i}]", base)
+        for i, entry in enumerate(_list(values.pop("groups", []), "nacm.groups"))
+    )
+    rule_lists = tuple(
+        _rule_list(entry, f"nacm.rule_lists[{i}]", base)
+        for i, entry in enumerate(_list(values.pop("rule_lists", []), "nacm.rule_lists"))
+    )
+    plain = _build(NacmSettings, values, "nacm", base)
+    return dataclasses.replace(plain, groups=groups, rule_lists=rule_lists)
+
+
+def _rule_list(raw: Any, where: str, base: Path) -> NacmRuleList:
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{where} must be a table")
+    values = dict(raw)
+    rules = tuple(
+        _build(NacmRule, entry, f"{where}.rules[{i}]", base)
+        for i, entry in enumerate(_list(values.pop("rules", []), f"{where}.rules"))
+    )
+    return dataclasses.replace(_build(NacmRuleList, values, where, base), rules=rules)
 
 
 def _build(cls: Any, values: dict[str, Any], where: str, base: Path) -> Any:

@@ -62,6 +62,8 @@ class Device:
     api_client: client.ApiClient
     daemon: Any = None
     manager: manager.Manager = None
+    # TOML text appended to the settings, such as more [[users]] and a [nacm] section.
+    extra: str = ""
     apps_api: client.AppsV1Api = field(init=False)
     core_api: client.CoreV1Api = field(init=False)
 
@@ -70,7 +72,7 @@ class Device:
         self.core_api = client.CoreV1Api(self.api_client)
 
     def launch(self) -> None:
-        self.daemon = self.start(self.folder, **self.sections)
+        self.daemon = self.start(self.folder, extra=self.extra, **self.sections)
         self.manager = connect(self.daemon)
 
     def restart(self) -> None:

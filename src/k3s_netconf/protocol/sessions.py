@@ -230,6 +230,8 @@ class Session(NetconfServerSession):  # type: ignore[misc]
             raise
 
         self._count("in_rpcs")
+        # Access control comes first, also for the operations on sessions (RFC 8341 3.4.4).
+        self.server.service.authorize(self, operation)
         handler = self.operations.get(operation.tag, self._delegate)
         return handler(operation)
 

@@ -1,0 +1,84 @@
+"""Access control end to end: a viewer's denied changes leave the cluster as it was.
+
+The daemon's own user ``admin`` is in the group admins, permitted everything; ``olga`` is in
+the group viewers, permitted get and get-config only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from e2e_support import NC, Device, app_xml, connect, image_xml, rpc
+from ncclient.operations import RPCError
+from protocol.xmlcheck import same_xml
+
+pytestmark = pytest.mark.cluster
+
+RULES = """
+[nacm]
+[[nacm.groups]]
+name = "admins"
+users = ["admin"]
+[[nacm.groups]]
+name = "viewers"
+users = ["olga"]
+
+[[nacm.rule_lists]]
+name = "admins"
+groups = ["admins"]
+[[nacm.rule_lists.rules]]
+name = "everything"
+action = "permit"
+
+[[nacm.rule_lists]]
+name = "viewers"
+groups = ["viewers"]
+[[nacm.rule_lists.rules]]
+name = "get"
+rpc_name = "get"
+action = "permit"
+[[nacm.rule_lists.rules]]
+name = "get-config"
+rpc_name = "get-config"
+action = "permit"
+[[nacm.rule_lists.rules]]
+name = "nothing-else"
+access_operations = ["create", "update", "delete", "exec"]
+action = "deny"
+"""
+
+RESTART = (
+    '<action xmlns="urn:ietf:params:xml:ns:yang:1"><apps xmlns="urn:k3s-netconf:yang:apps">'
+    "<app><name>web</name><restart/></app></apps></action>"
+)
+
+
+@pytest.fixture
+def guarded(device: Device, password_hash: str) -> Device:
+    device.extra = f'\n[[users]]\nname = "olga"\npassword_hash = "{password_hash}"\n' + RULES
+    device.restart()
+    return device
+
+
+def test_an_admin_deploys_and_restarts_while_a_viewer_is_denied_and_changes_nothing(
+    guarded: Device,
+):
+    guarded.edit(image_xml() + app_xml("web", ""))
+    assert guarded.deployments() == {"web"}
+    configured = guarded.get_config()
+
+    with connect(dataclasses.replace(guarded.daemon, user="olga")) as viewer:
+        with pytest.raises(RPCError) as edit:
+            viewer.edit_config(
+                target="running",
+                config=f'<config xmlns="{NC}">{app_xml("other", "")}</config>',
+            )
+        with pytest.raises(RPCError) as restart:
+            rpc(viewer, RESTART)
+        assert viewer.get_config("running").data_ele is not None
+
+    assert (edit.value.tag, restart.value.tag) == ("access-denied", "access-denied")
+    assert guarded.deployments() == {"web"}
+    assert same_xml(guarded.get_config(), configured)
+    assert rpc(guarded.manager, RESTART).find(f"{{{NC}}}ok") is not None
