@@ -8,6 +8,7 @@ Prometheus scrapes, so a scrape costs no request to the API server either.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -73,9 +74,19 @@ class Figures:
 class MeteredCommits(Commits):
     figures: Figures
 
-    def _commit(self, new: Any, session_id: int) -> None:
+    def edit(self, config: etree._Element, default_operation: str, session_id: int) -> None:
+        with self._counted():
+            super().edit(config, default_operation, session_id)
+
+    def commit(self, tree: etree._Element, session_id: int) -> None:
+        with self._counted():
+            super().commit(tree, session_id)
+
+    @contextlib.contextmanager
+    def _counted(self) -> Iterator[None]:
+        # Every refusal counts, from the model's checks to a failed step.
         try:
-            super()._commit(new, session_id)
+            yield
         except errors.NetconfError as e:
             self.figures.commits.labels(result=e.tag).inc()
             raise
@@ -94,10 +105,13 @@ class MeteredService(Service):
 
     commits_class = MeteredCommits
 
+    commits: MeteredCommits
+
     def __init__(self, settings: Any, figures: Figures) -> None:
-        MeteredCommits.figures = figures
         super().__init__(settings)
         self.figures = figures
+        # Nothing is committed before start(), so the commits hear of the figures in time.
+        self.commits.figures = figures
         self._open: set[int] = set()
         self._open_guard = threading.Lock()
 

@@ -85,3 +85,33 @@ def test_the_sessions_gauge_falls_when_a_session_ends(start_daemon):
         time.sleep(0.1)
     assert figures[("k3s_netconf_sessions_ended_total", ())] == 1
     assert figures[("k3s_netconf_sessions", ())] == 0
+
+
+def test_the_endpoint_counts_commits_by_result(start_daemon):
+    daemon = start_daemon(metrics={"enabled": True, "port": 0})
+    port = metrics_port(daemon)
+
+    # Without a cluster, an edit that changes nothing commits; one that adds an image fails.
+    image = (
+        '<images xmlns="urn:k3s-netconf:yang:apps"><image><name>busybox:1</name>'
+        "<archive>missing.tar</archive></image></images>"
+    )
+    with connecting.hello(daemon) as client:
+        client.rpc(edit("<apps xmlns='urn:k3s-netconf:yang:apps'/>"))
+        client.rpc(edit(image))
+        figures = scrape(port)
+
+    assert figures[("k3s_netconf_commits_total", (("result", "ok"),))] == 1
+    failed = {
+        labels: value
+        for (name, labels), value in figures.items()
+        if name == "k3s_netconf_commits_total" and labels != (("result", "ok"),)
+    }
+    assert list(failed.values()) == [1]
+
+
+def edit(config: str) -> str:
+    return (
+        "<edit-config><target><running/></target>"
+        f'<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">{config}</config></edit-config>'
+    )

@@ -99,9 +99,9 @@ class UsagePoller:
     def _sample_logged(self, node: str) -> None:
         try:
             self._usage = self.sample(node)
-        except failures.CLIENT_ERRORS as e:
+        except (*failures.CLIENT_ERRORS, ValueError, KeyError) as e:
             # The last sample stays: figures a few intervals old beat none.
-            reason = failures.translate(e, "the API server", "reading resource use").message
+            reason = _reason(e)
             log = logger.debug if self._failing else logger.warning
             log("Cannot read the resource use of node %r: %s.", node, reason)
             self._failing = True
@@ -177,6 +177,13 @@ def _millicores(cpu: states.Raw | None) -> int:
 def _bytes(memory: states.Raw | None) -> int:
     # The working set is what the kernel would not give back: what the OOM killer looks at.
     return int((memory or {}).get("workingSetBytes") or 0)
+
+
+def _reason(e: Exception) -> str:
+    if isinstance(e, failures.CLIENT_ERRORS):
+        return failures.translate(e, "the API server", "reading resource use").message
+    # A body that is not the JSON expected: the server's version may differ from ours.
+    return f"unexpected answer ({e!r})"
 
 
 def _unavailable(e: Exception) -> bool:
