@@ -39,7 +39,7 @@ BURN = (
 # 48 MiB held in a shell variable, then the shell waits with it.
 HOLD = (
     "<command>sh</command><args>-c</args>"
-    "<args>x=$(head -c 50331648 /dev/zero | tr '\\000' a); echo held; exec sleep 3600 </args>"
+    "<args>x=$(head -c 50331648 /dev/zero | tr '\\000' a); echo held; exec sleep 3600</args>"
     "<resources><memory-limit>268435456</memory-limit></resources>"
     "<termination-grace-period>1</termination-grace-period>"
 )
@@ -90,30 +90,32 @@ def metrics(device: Device) -> dict[tuple[str, str], float]:
     }
 
 
-def usage_of(device: Device, app: str, leaf: str) -> int:
+def usage_at_least(device: Device, app: str, leaf: str, least: int) -> etree._Element | None:
+    """The app's state once its total ``leaf`` (cpu-usage, memory-usage) is at least ``least``."""
     state = app_state(device, app)
-    pod_value = state.findtext(f"{ka('pod')}/{ka(leaf)}") if state is not None else None
     total = state.findtext(ka(leaf)) if state is not None else None
-    return int(pod_value) if pod_value and total == pod_value else 0
+    return state if total is not None and int(total) >= least else None
+
+
+def app_metric_at_least(device: Device, name: str, app: str, least: float) -> dict | None:
+    figures = metrics(device)
+    return figures if figures.get((name, app), 0) >= least else None
 
 
 def test_a_pod_that_burns_cpu_shows_it_in_get_and_in_the_metrics_endpoint(device: Device):
     device.edit(image_xml() + app_xml("burn", BURN))
 
     # Limited to 200 millicores: well above an idle Pod, never above the limit by much.
-    cpu = wait_for(
-        "get showing the burner's CPU",
-        lambda: (
-            usage_of(device, "burn", "cpu-usage") >= 100 and usage_of(device, "burn", "cpu-usage")
-        ),
+    state = wait_for(
+        "get showing the burner's CPU", lambda: usage_at_least(device, "burn", "cpu-usage", 100)
     )
-    assert cpu <= 260
+    (pod,) = state.iterfind(ka("pod"))
+    assert pod.findtext(ka("cpu-usage")) == state.findtext(ka("cpu-usage"))
+    assert int(state.findtext(ka("cpu-usage"))) <= 260
 
     figures = wait_for(
         "the endpoint showing the burner's CPU",
-        lambda: (
-            (f := metrics(device)).get(("k3s_netconf_app_cpu_millicores", "burn"), 0) >= 100 and f
-        ),
+        lambda: app_metric_at_least(device, "k3s_netconf_app_cpu_millicores", "burn", 100),
     )
     assert figures[("k3s_netconf_app_pod_restarts", "burn")] == 0
 
@@ -125,21 +127,16 @@ def test_a_pod_that_burns_cpu_shows_it_in_get_and_in_the_metrics_endpoint(device
 def test_a_pod_that_allocates_memory_shows_it_in_get_and_in_the_metrics_endpoint(device: Device):
     device.edit(image_xml() + app_xml("hold", HOLD))
 
-    memory = wait_for(
+    state = wait_for(
         "get showing the memory held",
-        lambda: (
-            usage_of(device, "hold", "memory-usage") >= 40 * MIB
-            and usage_of(device, "hold", "memory-usage")
-        ),
+        lambda: usage_at_least(device, "hold", "memory-usage", 40 * MIB),
     )
-    assert memory < 256 * MIB
+    (pod,) = state.iterfind(ka("pod"))
+    assert int(pod.findtext(ka("memory-usage"))) < 256 * MIB
 
     figures = wait_for(
         "the endpoint showing the memory held",
-        lambda: (
-            (f := metrics(device)).get(("k3s_netconf_app_memory_bytes", "hold"), 0) >= 40 * MIB
-            and f
-        ),
+        lambda: app_metric_at_least(device, "k3s_netconf_app_memory_bytes", "hold", 40 * MIB),
     )
     assert figures[("k3s_netconf_app_memory_bytes", "hold")] < 256 * MIB
 
@@ -161,7 +158,8 @@ def test_a_container_past_its_memory_limit_shows_oomkilled(device: Device):
 def test_a_commit_asking_more_than_the_node_can_spare_is_refused_and_nothing_is_applied(
     device: Device,
 ):
-    allocatable = int(device.get().findtext(f".//{ka('node')}/{ka('allocatable')}/{ka('cpu')}"))
+    path = f".//{ka('node')}/{ka('allocatable')}/{ka('cpu')}"
+    allocatable = int(wait_for("the node's allocatable", lambda: device.get().findtext(path)))
     # The default reserve is 500 millicores.
     asked = allocatable - 500 + 1
     greedy = f"<resources><cpu-request>{asked}</cpu-request></resources>"
@@ -189,13 +187,12 @@ def test_the_logs_action_returns_the_last_lines_asked_for(device: Device):
         f'<action xmlns="urn:ietf:params:xml:ns:yang:1"><apps xmlns="{KA}"><app>'
         "<name>count</name><logs><lines>3</lines></logs></app></apps></action>"
     )
-    text = wait_for(
-        "the log showing the last lines",
-        lambda: (
-            rpc(device.manager, action).findtext(f".//{ka('text')}").split() == ["48", "49", "50"]
-        ),
-    )
-    assert text
+
+    def log_text() -> str | None:
+        text = rpc(device.manager, action).findtext(f".//{ka('text')}") or ""
+        return text if "50" in text.split() else None
+
+    assert wait_for("the log reaching line 50", log_text).split() == ["48", "49", "50"]
 
 
 def test_a_failing_readiness_probe_shows_in_the_apps_health_with_its_events(device: Device):
