@@ -212,6 +212,7 @@ def test_a_failing_readiness_probe_shows_in_the_apps_health_with_its_events(devi
 
     health = wait_for("the probe failure in get", probe_failed, timeout=60)
     assert health.findtext(ka("readiness")) == "failing"
+    assert health.findtext(ka("liveness")) == "none"
     assert "Readiness probe failed" in health.findtext(ka("last-probe-failure"))
     reasons = {e.findtext(ka("reason")) for e in health.iterfind(ka("event"))}
     assert "Unhealthy" in reasons

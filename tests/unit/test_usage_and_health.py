@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from k3s_netconf import desired
 from k3s_netconf.kube import health, usage
 from k3s_netconf.observed import AppState, ContainerState, PodState
 
@@ -131,3 +132,14 @@ def raw_event(name: str, pod_name: str, reason: str, message: str, when: datetim
         "count": 3,
         "lastTimestamp": when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None,
     }
+
+
+def test_a_probe_the_app_does_not_configure_is_none():
+    pods = (pod("web-1-a", ready=True),)
+    state = health.joined({"web": AppState("web", pods=pods)}, usage.Usage(), [], 5)["web"]
+    probe = desired.Probe(exec_command=("true",))
+    app = desired.App(name="web", image="busybox", readiness_probe=probe)
+
+    shown = health.configured_probes(state, app)
+
+    assert (shown.health.readiness, shown.health.liveness) == ("passing", "none")

@@ -12,6 +12,7 @@ from typing import Any
 
 from kubernetes.client import ApiClient
 
+from k3s_netconf.desired import App
 from k3s_netconf.kube import states
 from k3s_netconf.kube.endpoints import Endpoints, Timeout, _part, _watch_query
 from k3s_netconf.kube.usage import Usage
@@ -139,6 +140,18 @@ def _liveness(pods: list[PodState], probe_failures: list[Event]) -> str:
             if about_liveness and after_start:
                 return "failing"
     return "passing"
+
+
+def configured_probes(state: AppState | None, app: App | None) -> AppState | None:
+    """The state with "none" for a probe the app does not configure."""
+    if state is None or state.health is None or app is None:
+        return state
+    probes = dataclasses.replace(
+        state.health,
+        liveness=state.health.liveness if app.liveness_probe else "none",
+        readiness=state.health.readiness if app.readiness_probe else "none",
+    )
+    return dataclasses.replace(state, health=probes)
 
 
 def node_with_usage(node: NodeState, usage: Usage) -> NodeState:
