@@ -2,20 +2,28 @@
 
 The metrics API (``metrics.k8s.io``, served by metrics-server as K3s ships it) answers when it
 is installed; otherwise the kubelet's summary API, reached through the API server's node
-proxy, has the same figures. Either is read by one thread at a bounded interval, never per
-get: a get reads the last sample from memory.
+proxy, has the same figures. An API server refuses to proxy to a node whose address is
+loopback; the daemon runs on the node, so the kubelet is then asked directly, with the client
+certificate of the kubeconfig (never a token: the kubelet's certificate is self-signed and
+cannot be verified). Each is read by one thread at a bounded interval, never per get: a get
+reads the last sample from memory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import logging
 import threading
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import urllib3
 from kubernetes.client import ApiClient
+from kubernetes.client.exceptions import ApiException
 
 from k3s_netconf.kube import failures, states
 from k3s_netconf.kube.connection import read_body
@@ -25,6 +33,11 @@ from k3s_netconf.settings import KubernetesSettings
 logger = logging.getLogger(__name__)
 
 METRICS_API = "/apis/metrics.k8s.io/v1beta1"
+
+# Answers that mean "this source is not there", so the next one is tried: not found, refused
+# to proxy (a loopback node address), forbidden, an aggregated API without its backend.
+FALLBACK_STATUSES = (400, 403, 404, 503)
+SOURCE_TITLES = {"summary": "kubelet's summary through the API server", "kubelet": "kubelet"}
 
 # A sample never waits less than this, whatever the settings say: the kubelet itself
 # refreshes its figures only every ~10 s.
@@ -54,6 +67,32 @@ class UsageEndpoints(Endpoints):
     def node_summary(self, node: str, timeout: Timeout) -> Any:
         return self._send("GET", f"/api/v1/nodes/{_part(node)}/proxy/stats/summary", [], timeout)
 
+    def read_node(self, node: str, timeout: Timeout) -> Any:
+        return self._send("GET", f"/api/v1/nodes/{_part(node)}", [], timeout)
+
+
+class Kubelet:
+    """The node's kubelet, asked directly with the kubeconfig's client certificate."""
+
+    def __init__(self, api_client: ApiClient) -> None:
+        configuration = api_client.configuration
+        self.usable = bool(configuration.cert_file and configuration.key_file)
+        self._pool = urllib3.PoolManager(
+            cert_file=configuration.cert_file,
+            key_file=configuration.key_file,
+            cert_reqs="CERT_NONE",
+            retries=False,
+        )
+
+    def summary(self, node: states.Raw, timeout: float) -> Any:
+        url = f"https://{kubelet_address(node)}/stats/summary"
+        # The certificate is not checked (see above); the warning would repeat every sample.
+        with _quiet_insecure():
+            response = self._pool.request("GET", url, timeout=timeout, preload_content=True)
+        if response.status != 200:
+            raise ApiException(status=response.status, reason=response.data[:200].decode())
+        return response.data
+
 
 class UsagePoller:
     def __init__(
@@ -70,7 +109,9 @@ class UsagePoller:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._usage = Usage()
-        self._metrics_api = True
+        self._kubelet = Kubelet(api_client)
+        # The first source that answers is kept: "metrics-api", then "summary", then "kubelet".
+        self._source = "metrics-api"
         self._failing = False
 
     def start(self) -> None:
@@ -112,16 +153,32 @@ class UsagePoller:
         self._failing = False
 
     def sample(self, node: str) -> Usage:
-        """Read the figures once, from the metrics API while it answers, else the summary."""
-        if self._metrics_api:
+        """Read the figures once, from the first source that answers."""
+        if self._source == "metrics-api":
             try:
                 return self._from_metrics_api(node)
             except failures.CLIENT_ERRORS as e:
-                if not (failures.is_not_found(e) or _unavailable(e)):
+                self._next_source(e, "summary", "The metrics API does not answer")
+        if self._source == "summary":
+            try:
+                return self._from_summary(node)
+            except failures.CLIENT_ERRORS as e:
+                if not self._kubelet.usable:
                     raise
-                logger.info("The metrics API does not answer; using the kubelet's summary.")
-                self._metrics_api = False
-        return self._from_summary(node)
+                self._next_source(e, "kubelet", "The API server does not proxy to the kubelet")
+        return self._from_kubelet(node)
+
+    def _next_source(self, e: Exception, source: str, problem: str) -> None:
+        if not isinstance(e, ApiException) or e.status not in FALLBACK_STATUSES:
+            raise e
+        logger.info(
+            "%s (%s %s); reading resource use from the %s.",
+            problem,
+            e.status,
+            e.reason,
+            SOURCE_TITLES[source],
+        )
+        self._source = source
 
     def _from_metrics_api(self, node: str) -> Usage:
         timeout = self._settings.request_timeout
@@ -132,6 +189,14 @@ class UsagePoller:
     def _from_summary(self, node: str) -> Usage:
         summary = read_body(self._api.node_summary(node, self._settings.request_timeout))
         return summary_usage(json.loads(summary), self._settings.namespace)
+
+    def _from_kubelet(self, node: str) -> Usage:
+        timeout = self._settings.request_timeout
+        raw = json.loads(read_body(self._api.read_node(node, timeout)))
+        summary = json.loads(self._kubelet.summary(raw, timeout))
+        return dataclasses.replace(
+            summary_usage(summary, self._settings.namespace), source="kubelet"
+        )
 
 
 def metrics_usage(pods: states.Raw, node: states.Raw) -> Usage:
@@ -186,6 +251,18 @@ def _reason(e: Exception) -> str:
     return f"unexpected answer ({e!r})"
 
 
-def _unavailable(e: Exception) -> bool:
-    # An aggregated API whose backend is gone answers 503.
-    return getattr(e, "status", None) == 503
+def kubelet_address(node: states.Raw) -> str:
+    """host:port of the node's kubelet: its Hostname address (the daemon runs on the node),
+    else its InternalIP."""
+    status = node.get("status", {})
+    addresses = {a.get("type"): a.get("address") for a in status.get("addresses", [])}
+    host = addresses.get("Hostname") or addresses.get("InternalIP") or "127.0.0.1"
+    port = status.get("daemonEndpoints", {}).get("kubeletEndpoint", {}).get("Port") or 10250
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+@contextlib.contextmanager
+def _quiet_insecure() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        yield
