@@ -143,3 +143,19 @@ def test_a_probe_the_app_does_not_configure_is_none():
     shown = health.configured_probes(state, app)
 
     assert (shown.health.readiness, shown.health.liveness) == ("passing", "none")
+
+
+def test_the_kubelet_is_asked_at_the_nodes_hostname_and_kubelet_port():
+    node = {
+        "status": {
+            "addresses": [
+                {"type": "InternalIP", "address": "192.0.2.2"},
+                {"type": "Hostname", "address": "localhost"},
+            ],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+        }
+    }
+    assert usage.kubelet_address(node) == "localhost:10250"
+
+    only_ip = {"status": {"addresses": [{"type": "InternalIP", "address": "fd00::2"}]}}
+    assert usage.kubelet_address(only_ip) == "[fd00::2]:10250"
