@@ -36,10 +36,10 @@ BURN = (
     "<resources><cpu-limit>200</cpu-limit></resources>"
     "<termination-grace-period>1</termination-grace-period>"
 )
-# 48 MiB held in a shell variable, then the shell waits with it.
+# 48 MiB written to the Pod's /dev/shm, a tmpfs charged to the container's memory.
 HOLD = (
     "<command>sh</command><args>-c</args>"
-    "<args>x=$(head -c 50331648 /dev/zero | tr '\\000' a); echo held; exec sleep 3600</args>"
+    "<args>head -c 50331648 /dev/zero > /dev/shm/fill; echo held; exec sleep 3600</args>"
     "<resources><memory-limit>268435456</memory-limit></resources>"
     "<termination-grace-period>1</termination-grace-period>"
 )
