@@ -64,11 +64,11 @@ def app_state(device: Device, app: str) -> etree._Element | None:
 
 
 def wait_for(what: str, probe: Callable[[], object], timeout: float = USAGE_TIMEOUT):
-    """The first true value ``probe`` returns; fails after ``timeout`` seconds."""
+    """The first value ``probe`` returns that is neither None nor False; fails after timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = probe()
-        if value:
+        if value is not None and value is not False:
             return value
         time.sleep(POLL_SECONDS)
     raise AssertionError(f"{what} did not happen within {timeout} s")
