@@ -17,6 +17,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import bcrypt
 
@@ -76,16 +77,24 @@ def _serve(args: argparse.Namespace) -> int:
     if not config.users:
         logger.warning("No users are configured: nobody can log in.")
 
-    service = Service(config)
+    service, metrics = _service(config)
     try:
         service.start()
     except StateDirBusy as e:
         logger.error("%s", e)
         return 1
     try:
+        endpoint = metrics.Endpoint(config.metrics, service, service.figures) if metrics else None
+    except OSError as e:
+        logger.error("Cannot serve metrics on port %d: %s.", config.metrics.port, e)
+        service.stop()
+        return 1
+    try:
         server = Server(config, service)
     except (OSError, HostKeyError) as e:
         logger.error("Cannot start the NETCONF server: %s.", e)
+        if endpoint is not None:
+            endpoint.stop()
         service.stop()
         return 1
 
@@ -94,9 +103,22 @@ def _serve(args: argparse.Namespace) -> int:
 
     logger.info("Received %s; stopping.", signal.Signals(received).name)
     server.stop()
+    if endpoint is not None:
+        endpoint.stop()
     service.stop()
     logger.info("Stopped.")
     return 0
+
+
+def _service(config: settings.Settings) -> tuple[Any, Any]:
+    """The service, metered when metrics are on, and the metrics module (None when off)."""
+    if not config.metrics.enabled:
+        return Service(config), None
+
+    # Imported only here: prometheus-client costs the daemon nothing while metrics are off.
+    from k3s_netconf import metrics
+
+    return metrics.MeteredService(config, metrics.Figures()), metrics
 
 
 def _settings(args: argparse.Namespace) -> settings.Settings:

@@ -14,23 +14,30 @@ import threading
 from kubernetes import client
 
 from k3s_netconf import errors
+from k3s_netconf.kube import health
 from k3s_netconf.kube.connection import connect
-from k3s_netconf.kube.watching import Subscriber, WatchCache
+from k3s_netconf.kube.health import HealthWatchCache
+from k3s_netconf.kube.usage import Usage, UsagePoller
+from k3s_netconf.kube.watching import Subscriber
 from k3s_netconf.kube.workloads import Workloads
 from k3s_netconf.observed import AppState, NodeState
-from k3s_netconf.settings import KubernetesSettings
+from k3s_netconf.settings import KubernetesSettings, ResourceSettings
 
 logger = logging.getLogger(__name__)
 
 
 class Cluster:
-    def __init__(self, settings: KubernetesSettings) -> None:
+    def __init__(
+        self, settings: KubernetesSettings, resources: ResourceSettings | None = None
+    ) -> None:
         self.settings = settings
+        self.resources = resources or ResourceSettings()
         self._guard = threading.Lock()
         self._api_client: client.ApiClient | None = None
         self._workloads: Workloads | None = None
         self._namespace_ready = False
-        self._cache: WatchCache | None = None
+        self._cache: HealthWatchCache | None = None
+        self._usage: UsagePoller | None = None
         self._subscribers: list[Subscriber] = []
 
     def start(self) -> None:
@@ -45,10 +52,17 @@ class Cluster:
         with self._guard:
             if self._cache is not None:
                 return
-            self._cache = WatchCache(self._client_locked(), self.settings)
+            api_client = self._client_locked()
+            self._cache = HealthWatchCache(
+                api_client, self.settings, self.resources.events_per_app
+            )
+            self._usage = UsagePoller(
+                api_client, self.settings, self.resources.usage_interval, self._node_name
+            )
             for callback in self._subscribers:
                 self._cache.subscribe(callback)
         self._cache.start()
+        self._usage.start()
 
     def subscribe(self, callback: Subscriber) -> None:
         """Hear of Pod changes from the watch cache, whenever it starts."""
@@ -58,6 +72,8 @@ class Cluster:
                 self._cache.subscribe(callback)
 
     def stop(self) -> None:
+        if self._usage is not None:
+            self._usage.stop()
         if self._cache is not None:
             self._cache.stop()
 
@@ -72,17 +88,31 @@ class Cluster:
             return self._workloads
 
     def app_states(self) -> dict[str, AppState]:
-        return self._cache.apps() if self._cache is not None else {}
+        """Every app as observed, with its resource use and health."""
+        if self._cache is None:
+            return {}
+        return health.joined(
+            self._cache.apps(), self.usage(), self._cache.events(), self.resources.events_per_app
+        )
 
     def node_state(self) -> NodeState:
-        return self._cache.node() if self._cache is not None else NodeState()
+        if self._cache is None:
+            return NodeState()
+        return health.node_with_usage(self._cache.node(), self.usage())
+
+    def usage(self) -> Usage:
+        """The last sample of CPU and memory use; empty until one was taken."""
+        return self._usage.usage() if self._usage is not None else Usage()
+
+    def _node_name(self) -> str | None:
+        return self._cache.node().name if self._cache is not None else None
 
     def current(self) -> bool:
         """Whether ``app_states`` is known to be up to date: the cache is listed and watching."""
         return self._cache is not None and self._cache.reachable()
 
     @property
-    def cache(self) -> WatchCache | None:
+    def cache(self) -> HealthWatchCache | None:
         return self._cache
 
     def _client_locked(self) -> client.ApiClient:

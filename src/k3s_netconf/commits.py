@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from k3s_netconf import desired, errors, paths, refreshing
+from k3s_netconf import admission, desired, errors, paths, refreshing
 from k3s_netconf.cluster import Cluster
 from k3s_netconf.datastore.store import Candidate, Datastore, validated
 from k3s_netconf.executing import Executor, image_error_message
@@ -51,7 +51,7 @@ class Commits:
     def __init__(self, settings: Settings, running: Datastore) -> None:
         self.settings = settings
         self.running = running
-        self.cluster = Cluster(settings.kubernetes)
+        self.cluster = Cluster(settings.kubernetes, settings.resources)
         self.images = ImageStore.from_settings(settings.images)
         self.image_view = ImageView()
         self._image_listing = refreshing.Refreshed(
@@ -144,6 +144,7 @@ class Commits:
         for name, app in new.apps.items():
             if app.volumes and old.apps.get(name) != app:
                 check_host_paths(app, roots)
+        admission.check(old, new, self.cluster.node_state(), self.settings.resources)
 
     def _present_images(self, old: desired.Config, new: desired.Config) -> set[str]:
         # Listing containerd costs a process; a commit that leaves images alone needs none.

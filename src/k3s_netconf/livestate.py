@@ -13,6 +13,7 @@ from lxml import etree
 from k3s_netconf import desired
 from k3s_netconf.commits import Commits
 from k3s_netconf.datastore import rendering
+from k3s_netconf.kube import health
 from k3s_netconf.observed import NodeState, RuleState
 from k3s_netconf.schema import APPS_NS
 
@@ -36,8 +37,11 @@ class LiveState:
 
     def _join_apps(self, data: etree._Element) -> None:
         states = self.commits.cluster.app_states()
+        configured = self.commits.running.config.apps
         for app in data.iterfind(f"{_ka('apps')}/{_ka('app')}"):
-            rendering.app_state(app, states.get(app.findtext(_ka("name"))))
+            name = app.findtext(_ka("name"))
+            state = health.configured_probes(states.get(name), configured.get(name or ""))
+            rendering.app_state(app, state)
 
     def _join_images(self, data: etree._Element) -> None:
         entries = list(data.iterfind(f"{_ka('images')}/{_ka('image')}"))

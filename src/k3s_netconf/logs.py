@@ -11,11 +11,13 @@ at INFO; refused logins and broken framing at WARNING.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import sys
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from k3s_netconf.settings import LogSettings
@@ -44,6 +46,31 @@ class ContextLog(logging.LoggerAdapter):  # type: ignore[type-arg]
 
 def session_log(logger: logging.Logger, session_id: int, user: str) -> ContextLog:
     return ContextLog(logger, {"session_id": session_id, "user": user})
+
+
+# The NETCONF session whose rpc the current thread carries out, so that what the commit does
+# far below the protocol layer (a Deployment applied, an image imported, the NAT table
+# replaced) is logged with the session that asked for it.
+SESSION: contextvars.ContextVar[int | None] = contextvars.ContextVar("session", default=None)
+
+
+@contextlib.contextmanager
+def acting_for(session_id: int) -> Iterator[None]:
+    token = SESSION.set(session_id)
+    try:
+        yield
+    finally:
+        SESSION.reset(token)
+
+
+class SessionFilter(logging.Filter):
+    """Adds the session being served to records that do not name one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        session_id = SESSION.get()
+        if session_id is not None and not hasattr(record, "session_id"):
+            record.session_id = session_id
+        return True
 
 
 def peer_log(logger: logging.Logger, peer: str) -> ContextLog:
@@ -87,6 +114,7 @@ def setup(settings: LogSettings) -> None:
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
+    handler.addFilter(SessionFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

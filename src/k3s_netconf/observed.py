@@ -44,11 +44,39 @@ class PodState:
 
 
 @dataclass(frozen=True)
+class Event:
+    """A Kubernetes event about one of an app's Pods."""
+
+    name: str
+    pod: str
+    app: str
+    type: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    count: int | None = None
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Health:
+    """An app's probe results ("passing", "failing", "none") and its recent events."""
+
+    readiness: str | None = None
+    liveness: str | None = None
+    last_probe_failure: str | None = None
+    last_probe_failure_at: datetime | None = None
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True)
 class AppState:
     name: str
     desired_replicas: int | None = None
     ready_replicas: int | None = None
     pods: tuple[PodState, ...] = ()
+    cpu_usage: int | None = None  # millicores, all Pods
+    memory_usage: int | None = None  # bytes, all Pods
+    health: Health | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +88,8 @@ class NodeState:
     allocatable_cpu: int | None = None  # millicores
     allocatable_memory: int | None = None  # bytes
     allocatable_ephemeral_storage: int | None = None  # bytes
+    in_use_cpu: int | None = None  # millicores
+    in_use_memory: int | None = None  # bytes
 
 
 @dataclass(frozen=True)

@@ -68,12 +68,15 @@ def _ka(name: str) -> str:
 
 
 class Service:
+    # Subclasses may count or wrap what the transaction does.
+    commits_class: type[Commits] = Commits
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.schema = load()
         self.running = store.Datastore(self.schema, settings.server.state_dir / "running.xml")
         self.startup = store.Datastore(self.schema, settings.server.state_dir / "startup.xml")
-        self.commits = Commits(settings, self.running)
+        self.commits = self.commits_class(settings, self.running)
         self.live = LiveState(self.commits)
         self.candidate = CandidateDatastore(self.schema)
         self.confirmed = confirming.ConfirmedCommits(

@@ -210,6 +210,29 @@ class NacmSettings:
 
 
 @dataclass(frozen=True)
+class ResourceSettings:
+    """What the apps may take of the node, and how often their use is sampled."""
+
+    # Kept free for the network OS: a commit whose apps would request more than the node's
+    # allocatable minus this is refused. CPU in millicores, memory in bytes.
+    reserve_cpu: int = 500
+    reserve_memory: int = 512 * 1024 * 1024
+    # Seconds between two samples of CPU and memory use (the kubelet refreshes every ~10 s).
+    usage_interval: float = 15.0
+    # Events kept per app for get.
+    events_per_app: int = 10
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """The HTTP endpoint for Prometheus; off by default, on loopback when on."""
+
+    enabled: bool = False
+    address: str = "127.0.0.1"
+    port: int = 9830
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
@@ -217,6 +240,8 @@ class Settings:
     volumes: VolumeSettings = field(default_factory=VolumeSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    resources: ResourceSettings = field(default_factory=ResourceSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     users: tuple[User, ...] = ()
     # None: no [nacm] section, every user may do everything.
     nacm: NacmSettings | None = None

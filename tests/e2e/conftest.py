@@ -30,7 +30,11 @@ def e2e_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def device(
-    cluster, start_daemon: Callable[..., object], e2e_archive: Path, tmp_path: Path
+    cluster,
+    start_daemon: Callable[..., object],
+    e2e_archive: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Device]:
     images, volumes = tmp_path / "images", tmp_path / "volumes"
     images.mkdir()
@@ -43,6 +47,8 @@ def device(
         "kubernetes": {"kubeconfig": cluster.kubeconfig, "namespace": namespace},
         "images": {"containerd_address": cluster.containerd_address, "folder": str(images)},
         "volumes": {"allowed_roots": [str(volumes)]},
+        # A test module may add sections of its own (metrics, resources, log).
+        **getattr(request.module, "DAEMON_SETTINGS", {}),
     }
     api_client = connect(KubernetesSettings(kubeconfig=cluster.kubeconfig))
     device = Device(

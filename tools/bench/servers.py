@@ -23,7 +23,7 @@ from client import NetconfFailure, Session, Target
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-MODULE = REPO / "yang" / "k3s-netconf-apps@2026-12-03.yang"
+MODULE = REPO / "yang" / "k3s-netconf-apps@2026-12-04.yang"
 READY = re.compile(rb"Ready: listening on address=\S+ port=(\d+)")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0

@@ -26,7 +26,28 @@ def app_state(parent: etree._Element, state: observed.AppState | None) -> etree.
     _leaf(element, "ready-replicas", state.ready_replicas)
     for pod in state.pods:
         _pod(element, pod)
+    _leaf(element, "cpu-usage", state.cpu_usage)
+    _leaf(element, "memory-usage", state.memory_usage)
+    if state.health is not None:
+        _health(element, state.health)
     return element
+
+
+def _health(parent: etree._Element, health: observed.Health) -> None:
+    element = etree.SubElement(parent, _tag("health"))
+    _leaf(element, "readiness", health.readiness)
+    _leaf(element, "liveness", health.liveness)
+    _leaf(element, "last-probe-failure", health.last_probe_failure)
+    _leaf(element, "last-probe-failure-at", health.last_probe_failure_at)
+    for event in health.events:
+        entry = etree.SubElement(element, _tag("event"))
+        _leaf(entry, "name", event.name)
+        _leaf(entry, "pod", event.pod)
+        _leaf(entry, "type", event.type)
+        _leaf(entry, "reason", event.reason)
+        _leaf(entry, "message", event.message)
+        _leaf(entry, "count", event.count)
+        _leaf(entry, "last-seen", event.last_seen)
 
 
 def _pod(parent: etree._Element, pod: observed.PodState) -> etree._Element:
@@ -110,6 +131,11 @@ def node_state(
     wanted = etree.SubElement(element, _tag("requested"))
     _leaf(wanted, "cpu", requested.get("cpu"))
     _leaf(wanted, "memory", requested.get("memory"))
+
+    if node.in_use_cpu is not None or node.in_use_memory is not None:
+        in_use = etree.SubElement(element, _tag("in-use"))
+        _leaf(in_use, "cpu", node.in_use_cpu)
+        _leaf(in_use, "memory", node.in_use_memory)
     return element
 
 

@@ -236,7 +236,8 @@ class Session(NetconfServerSession):  # type: ignore[misc]
         return handler(operation)
 
     def _delegate(self, operation: etree._Element) -> replies.Result:
-        return self.server.service.handle(self, operation)
+        with logs.acting_for(self.session_id):
+            return self.server.service.handle(self, operation)
 
     # Operations on sessions
 
