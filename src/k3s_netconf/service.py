@@ -248,10 +248,16 @@ class Service:
         _only(operation, {"filter", defaults.PARAMETER})
         mode = defaults.mode_of(operation)
         tree = defaults.reported(self.schema, self.live.tree(), mode, config_only=False)
-        tree.append(self._netconf_state(session))
-        tree.append(netconfstate.yang_library(self.catalogue))
-        tree.append(self.notifier.streams())
-        return filtering.filtered(self.schema, tree, _param(operation, "filter"))
+        filter_ = _param(operation, "filter")
+        protocol_state = (
+            (netconfstate.NCM, lambda: self._netconf_state(session)),
+            (netconfstate.YANGLIB, lambda: netconfstate.yang_library(self.catalogue)),
+            (notifying.NETMOD_NS, self.notifier.streams),
+        )
+        for namespace, build in protocol_state:
+            if _may_select(filter_, namespace):
+                tree.append(build())
+        return filtering.filtered(self.schema, tree, filter_)
 
     def _netconf_state(self, session: Session) -> etree._Element:
         with self._locks_guard:
@@ -548,6 +554,16 @@ def _only(operation: etree._Element, allowed: set[str], namespace: str = NC) -> 
                 error_type="protocol",
                 info={"bad-element": q.localname},
             )
+
+
+def _may_select(filter_: etree._Element | None, namespace: str) -> bool:
+    """Whether a get's filter can select data of a namespace: the protocol's own state is
+    built only for the gets that can return it."""
+    if filter_ is None or filter_.get("type", "subtree") != "subtree":
+        return True
+    # A filter element in no namespace matches every namespace (RFC 6241 6.2.2).
+    tops = (child for child in filter_ if isinstance(child.tag, str))
+    return any(etree.QName(child).namespace in (namespace, None) for child in tops)
 
 
 def _param(operation: etree._Element, name: str) -> etree._Element | None:
