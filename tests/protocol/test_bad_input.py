@@ -73,6 +73,10 @@ ANSWERED = [
     ("an invalid leaf value",
      edit(f'<apps xmlns="{KA}"><app><name>web</name><replicas>65</replicas></app></apps>'),
      "application", "invalid-value", "/ka:apps/ka:app[ka:name='web']/ka:replicas"),
+    ("a leaf given twice",
+     edit(f'<apps xmlns="{KA}"><app><name>web</name><replicas>1</replicas><replicas>2</replicas>'
+          "</app></apps>"),
+     "application", "bad-element", "/ka:apps/ka:app[ka:name='web']/ka:replicas"),
 ]  # fmt: skip
 
 # Byte streams after a base:1.1 hello that must close the session they arrive on.

@@ -280,3 +280,22 @@ def test_an_invalid_value_of_each_leaf_type_is_refused_at_its_path(running, edit
     assert e.value.message
     assert etree.tostring(running.tree, method="c14n") == before
     assert running.path.read_bytes() == saved
+
+
+@pytest.mark.parametrize(
+    ("edit", "path"),
+    [
+        (in_app("<replicas>1</replicas><replicas>2</replicas>"), f"{APP}/ka:replicas"),
+        (in_app("<name>api</name>"), f"{APP}/ka:name"),
+    ],
+    ids=["a leaf", "a list key"],
+)
+def test_a_leaf_given_twice_in_one_entry_is_a_bad_element(running, edit, path):
+    # The last value used to win without a word.
+    before = etree.tostring(running.tree, method="c14n")
+
+    with pytest.raises(errors.BadElement) as e:
+        running.edited(config(edit), "merge")
+
+    assert e.value.path == path
+    assert etree.tostring(running.tree, method="c14n") == before
