@@ -14,7 +14,7 @@ import pytest
 from lxml import etree
 
 from protocol import connecting
-from protocol.rawclient import NC
+from protocol.rawclient import BASE_10, BASE_11, NC
 from protocol.xmlcheck import same_xml, the_error
 
 pytestmark = pytest.mark.protocol
@@ -172,4 +172,46 @@ def test_an_external_entity_over_http_is_never_fetched(
     # The reply comes after parsing, so a fetch would already be waiting to be accepted.
     with pytest.raises(BlockingIOError):
         listener.accept()
+    still_serves(other)
+
+
+# Messages a base:1.0 session cannot answer (it has no malformed-message), so it closes.
+CLOSED_IN_BASE_10 = [
+    ("invalid UTF-8", RPC.encode() + b"<get><x>\xc3\x28</x></get></rpc>"),
+    ("billion laughs", f"{BILLION_LAUGHS}{RPC}<get><x>&lol9;</x></get></rpc>".encode()),
+    ("10000 levels of nesting", nested(10000)),
+    ("an rpc in the wrong namespace", b'<rpc xmlns="urn:example:other" message-id="7"/>'),
+]
+
+
+@pytest.mark.parametrize(
+    "message", [c[1] for c in CLOSED_IN_BASE_10], ids=[c[0] for c in CLOSED_IN_BASE_10]
+)
+def test_bad_input_in_base_10_closes_that_session_and_the_others_go_on(
+    netconf_daemon, other, message
+):
+    with connecting.raw(netconf_daemon) as client:
+        client.hello([BASE_10])
+        client.send_marked(message)
+        assert client.closed_by_server(within=10)
+    still_serves(other)
+
+
+# Client hellos that cannot open a session.
+BAD_HELLOS = [
+    ("invalid UTF-8", f'<hello xmlns="{NC}"><capabilities><capability>'.encode() + b"\xff"),
+    ("a document type declaration",
+     f'<!DOCTYPE hello [<!ENTITY b "{BASE_11}">]><hello xmlns="{NC}"><capabilities>'
+     "<capability>&b;</capability></capabilities></hello>".encode()),
+    ("10000 levels of nesting", f'<hello xmlns="{NC}">'.encode() + b"<a>" * 10000),
+    ("framing garbage", b"\x00\x01\x02 garbage"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("hello", [c[1] for c in BAD_HELLOS], ids=[c[0] for c in BAD_HELLOS])
+def test_a_bad_client_hello_closes_that_session_and_the_others_go_on(netconf_daemon, other, hello):
+    with connecting.raw(netconf_daemon) as client:
+        client.read_marked()
+        client.send_marked(hello)
+        assert client.closed_by_server(within=10)
     still_serves(other)
