@@ -24,6 +24,7 @@ from k3s_netconf.commits import Commits
 from k3s_netconf.datastore import filtering, store
 from k3s_netconf.datastore.candidate import CandidateDatastore
 from k3s_netconf.livestate import LiveState
+from k3s_netconf.protocol import messages
 from k3s_netconf.schema import APPS_NS, load
 from k3s_netconf.settings import Settings
 
@@ -430,16 +431,7 @@ def _lock_state_dir(folder: Path) -> IO[bytes]:
 
 
 def _only(operation: etree._Element, allowed: set[str], namespace: str = NC) -> None:
-    for child in operation:
-        if not isinstance(child.tag, str):
-            continue
-        q = etree.QName(child)
-        if q.namespace not in (namespace, None) or q.localname not in allowed:
-            raise errors.UnknownElement(
-                f"{q.localname!r} is not a parameter of {etree.QName(operation).localname!r}",
-                error_type="protocol",
-                info={"bad-element": q.localname},
-            )
+    messages.only_parameters(operation, allowed, namespace)
 
 
 def _param(operation: etree._Element, name: str) -> etree._Element | None:

@@ -73,6 +73,11 @@ ANSWERED = [
     ("an invalid leaf value",
      edit(f'<apps xmlns="{KA}"><app><name>web</name><replicas>65</replicas></app></apps>'),
      "application", "invalid-value", "/ka:apps/ka:app[ka:name='web']/ka:replicas"),
+    ("close-session with a parameter it lacks", f"{RPC}<close-session><now/></close-session></rpc>"
+     .encode(), "protocol", "unknown-element", None),
+    ("kill-session with a parameter it lacks",
+     f"{RPC}<kill-session><session-id>1</session-id><force/></kill-session></rpc>".encode(),
+     "protocol", "unknown-element", None),
     ("a leaf given twice",
      edit(f'<apps xmlns="{KA}"><app><name>web</name><replicas>1</replicas><replicas>2</replicas>'
           "</app></apps>"),

@@ -113,6 +113,21 @@ def operation(rpc: etree._Element, known_namespaces: frozenset[str]) -> etree._E
     return found
 
 
+def only_parameters(operation: etree._Element, allowed: set[str], namespace: str = NC) -> None:
+    """Refuse a child of an operation that is not one of its parameters."""
+    for child in operation:
+        if not isinstance(child.tag, str):
+            continue
+        name = etree.QName(child)
+        # Clients such as ncclient send some base parameters in no namespace.
+        if name.namespace not in (namespace, None) or name.localname not in allowed:
+            raise errors.UnknownElement(
+                f"{name.localname!r} is not a parameter of {etree.QName(operation).localname!r}",
+                error_type="protocol",
+                info={"bad-element": name.localname},
+            )
+
+
 def session_id_of(kill_session: etree._Element) -> int:
     """The session-id parameter of a kill-session."""
     text = kill_session.findtext(_nc("session-id"))
