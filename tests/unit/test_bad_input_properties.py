@@ -1,8 +1,8 @@
 """Property-based tests over what a client controls: framing, rpc parsing and edit-config.
 
-Each property runs a bounded number of examples (no deadline: the machine may be busy), so
-the file stays in the regular suite and in CI. A case a property once found is kept below it
-as an ordinary test.
+Each property runs a bounded number of examples, with no time limit per example as the
+machine may be busy, so the file stays in the regular suite and in CI. A failing case a
+property finds is fixed in the server and kept as an ordinary test next to its kind.
 """
 
 from __future__ import annotations
