@@ -33,6 +33,7 @@ from k3s_netconf.commits import Commits
 from k3s_netconf.datastore import defaults, editing, filtering, store
 from k3s_netconf.datastore.candidate import CandidateDatastore
 from k3s_netconf.livestate import LiveState
+from k3s_netconf.protocol import messages
 from k3s_netconf.schema import APPS_NS, load
 from k3s_netconf.settings import Settings
 
@@ -542,18 +543,7 @@ def _lock_state_dir(folder: Path) -> IO[bytes]:
 
 
 def _only(operation: etree._Element, allowed: set[str], namespace: str = NC) -> None:
-    for child in operation:
-        if not isinstance(child.tag, str):
-            continue
-        q = etree.QName(child)
-        # Parameters of the operation's own module are named bare, those of extensions {ns}name.
-        own = q.namespace in (namespace, None) and q.localname in allowed
-        if not own and child.tag not in allowed:
-            raise errors.UnknownElement(
-                f"{q.localname!r} is not a parameter of {etree.QName(operation).localname!r}",
-                error_type="protocol",
-                info={"bad-element": q.localname},
-            )
+    messages.only_parameters(operation, allowed, namespace)
 
 
 def _may_select(filter_: etree._Element | None, namespace: str) -> bool:

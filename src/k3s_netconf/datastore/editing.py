@@ -68,9 +68,12 @@ class _Editor:
         path: str,
         skip: frozenset[str] = frozenset(),
     ) -> None:
+        leaves: set[str] = set()
         for child in edit:
             if not isinstance(child.tag, str):
                 continue  # comments and processing instructions carry no data
+            # Before the skip: a list's key given twice is a duplicate like any other leaf.
+            self._check_once(parent, child, leaves, path)
             if skip and _split(child.tag)[1] in skip:
                 continue
             node = self._node(parent, child, path)
@@ -83,6 +86,21 @@ class _Editor:
                 self._edit_leaf(target, child, node, operation, path)
             else:
                 self._edit_container(target, child, node, operation, path)
+
+    def _check_once(self, parent: Node, child: etree._Element, leaves: set[str], path: str) -> None:
+        """Refuse a leaf given twice under one parent: either value winning would be a guess."""
+        node = parent.child(*_split(child.tag)) if child.tag.startswith("{") else None
+        if node is None or node.kind != "leaf":
+            return
+
+        if child.tag in leaves:
+            raise errors.BadElement(
+                f"{node.name!r} is given twice; a leaf holds one value, so give it once",
+                path=f"{path}/{paths.step(node.namespace, node.name)}",
+                info={"bad-element": node.name},
+                error_type="application",
+            )
+        leaves.add(child.tag)
 
     def _node(self, parent: Node, child: etree._Element, path: str) -> Node:
         namespace, name = _split(child.tag) if child.tag.startswith("{") else ("", child.tag)

@@ -120,6 +120,23 @@ def is_subscription(rpc: etree._Element) -> bool:
     return any(child.tag == f"{{{NOTIFICATION}}}create-subscription" for child in rpc)
 
 
+def only_parameters(operation: etree._Element, allowed: set[str], namespace: str = NC) -> None:
+    """Refuse a child of an operation that is not one of its parameters."""
+    for child in operation:
+        if not isinstance(child.tag, str):
+            continue
+        name = etree.QName(child)
+        # Parameters of the operation's own module are named bare (clients such as ncclient send
+        # some in no namespace), those of extensions as {ns}name.
+        own = name.namespace in (namespace, None) and name.localname in allowed
+        if not own and child.tag not in allowed:
+            raise errors.UnknownElement(
+                f"{name.localname!r} is not a parameter of {etree.QName(operation).localname!r}",
+                error_type="protocol",
+                info={"bad-element": name.localname},
+            )
+
+
 def session_id_of(kill_session: etree._Element) -> int:
     """The session-id parameter of a kill-session."""
     text = kill_session.findtext(_nc("session-id"))

@@ -242,11 +242,13 @@ class Session(NetconfServerSession):  # type: ignore[misc]
     # Operations on sessions
 
     def _close_session(self, operation: etree._Element) -> None:
+        messages.only_parameters(operation, set())
         # The <ok/> goes out first; the loop then ends and close() releases the session.
         self._closing = True
         self.log.info("The client closes the session.")
 
     def _kill_session(self, operation: etree._Element) -> None:
+        messages.only_parameters(operation, {"session-id"})
         target_id = messages.session_id_of(operation)
         if target_id == self.session_id:
             raise errors.InvalidValue(
