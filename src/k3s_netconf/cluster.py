@@ -53,9 +53,7 @@ class Cluster:
             if self._cache is not None:
                 return
             api_client = self._client_locked()
-            self._cache = HealthWatchCache(
-                api_client, self.settings, self.resources.events_per_app
-            )
+            self._cache = HealthWatchCache(api_client, self.settings, self.resources.events_per_app)
             self._usage = UsagePoller(
                 api_client, self.settings, self.resources.usage_interval, self._node_name
             )

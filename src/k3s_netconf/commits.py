@@ -59,7 +59,10 @@ class Commits:
         )
         self.forwarder = Forwarder(settings.network, self.cluster.app_states, self.cluster.current)
         self.executor = Executor(
-            self.images, self.cluster.workloads, self.forwarder, settings.images.folder,
+            self.images,
+            self.cluster.workloads,
+            self.forwarder,
+            settings.images.folder,
             self._image_result,
         )
         self._commit_lock = threading.Lock()
@@ -73,7 +76,9 @@ class Commits:
         self.cluster.subscribe(self.forwarder.pods_changed)
         self.cluster.start()
         self.forwarder.start(self.running.config.forwards())
-        self._reconciler = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
+        self._reconciler = threading.Thread(
+            target=self._reconcile_loop, name="reconcile", daemon=True
+        )
         self._reconciler.start()
         self._image_listing.refresh_behind()
 
@@ -113,7 +118,9 @@ class Commits:
 
         steps = planner.plan(old, new.config, self._present_images(old, new.config))
         logger.info(
-            "Session %d commits %d step(s): %s.", session_id, len(steps),
+            "Session %d commits %d step(s): %s.",
+            session_id,
+            len(steps),
             "; ".join(str(s.action) for s in steps) or "nothing to change",
         )
         self.executor.run(steps)
@@ -160,8 +167,11 @@ class Commits:
                 self.reconcile()
                 return
             except errors.NetconfError as e:
-                logger.warning("Cannot reconcile the cluster yet (%s); retrying in %.0f s.",
-                               e.message.rstrip("."), RECONCILE_RETRY)
+                logger.warning(
+                    "Cannot reconcile the cluster yet (%s); retrying in %.0f s.",
+                    e.message.rstrip("."),
+                    RECONCILE_RETRY,
+                )
             self._stopping.wait(RECONCILE_RETRY)
 
     def reconcile(self) -> None:
@@ -173,8 +183,11 @@ class Commits:
             present = set(self._list_images()) if config.images else set()
             steps = planner.reconcile(config, owned, present)
             failures = self.executor.run_all(steps)
-        logger.info("Reconciled the cluster to the configuration: %d step(s), %d failed.",
-                    len(steps), len(failures))
+        logger.info(
+            "Reconciled the cluster to the configuration: %d step(s), %d failed.",
+            len(steps),
+            len(failures),
+        )
 
     # Actions outside the datastore
 
@@ -247,9 +260,7 @@ class Commits:
     def _forget_listing(self) -> None:
         self._image_listing.forget()
 
-    def _image_result(
-        self, name: str, error: Exception | None, digest: str | None = None
-    ) -> None:
+    def _image_result(self, name: str, error: Exception | None, digest: str | None = None) -> None:
         message = image_error_message(error) if error is not None else None
         self._forget_listing()
         with self._image_lock:

@@ -78,8 +78,9 @@ class Executor:
             try:
                 self.perform(step.action)
             except Exception as failure:
-                logger.warning("Could not %s: %s. Undoing %d earlier step(s).", step.action,
-                               failure, len(done))
+                logger.warning(
+                    "Could not %s: %s. Undoing %d earlier step(s).", step.action, failure, len(done)
+                )
                 self._undo(done)
                 raise
             done.append(step)
@@ -90,7 +91,7 @@ class Executor:
         for step in steps:
             try:
                 self.perform(step.action)
-            except Exception as failure:
+            except Exception as failure:  # noqa: BLE001 - one failed step must not stop the others
                 logger.warning("Could not %s while reconciling: %s", step.action, failure)
                 failures.append(failure)
         return failures
@@ -111,7 +112,9 @@ class Executor:
         image = action.image
         where = paths.image(image.name)
         try:
-            archive = resolve_archive(image.archive, self._images_folder, error_path=f"{where}/ka:archive")
+            archive = resolve_archive(
+                image.archive, self._images_folder, error_path=f"{where}/ka:archive"
+            )
             self._images.import_archive(image.name, archive, image.sha256, error_path=where)
         except Exception as e:
             self._on_image_result(image.name, e)

@@ -19,7 +19,7 @@ from yangson import DataModel
 from yangson import schemanode as sn
 
 # Re-exported: the layers that read the schema name the namespace through it.
-from k3s_netconf.paths import APPS_NS as APPS_NS
+from k3s_netconf.paths import APPS_NS as APPS_NS  # noqa: PLC0414 - an explicit re-export
 
 APPS_MODULE = "k3s-netconf-apps"
 

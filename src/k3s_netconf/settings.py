@@ -306,7 +306,9 @@ def from_mapping(raw: dict[str, Any], base: Path = Path(".")) -> Settings:
     if unknown:
         raise SettingsError(f"unknown settings section(s): {', '.join(sorted(unknown))}")
 
-    users = tuple(_build(User, entry, f"users[{i}]", base) for i, entry in enumerate(raw.get("users", [])))
+    users = tuple(
+        _build(User, entry, f"users[{i}]", base) for i, entry in enumerate(raw.get("users", []))
+    )
     groups = {
         name: _build(f.default_factory, raw.get(name, {}), name, base)  # type: ignore[misc]
         for name, f in sections.items()
@@ -354,7 +356,8 @@ def _build(cls: Any, values: dict[str, Any], where: str, base: Path) -> Any:
         raise SettingsError(f"unknown key(s) in {where}: {', '.join(sorted(unknown))}")
 
     converted = {
-        name: _convert(fields[name], value, f"{where}.{name}", base) for name, value in values.items()
+        name: _convert(fields[name], value, f"{where}.{name}", base)
+        for name, value in values.items()
     }
     try:
         return cls(**converted)
@@ -371,7 +374,9 @@ def _convert(f: dataclasses.Field[Any], value: Any, where: str, base: Path) -> A
         return tuple(str(v) for v in _list(value, where))
     if "Path" in kind:
         return _path(value, where, base)
-    if kind in ("int", "float") and (isinstance(value, bool) or not isinstance(value, (int, float))):
+    if kind in ("int", "float") and (
+        isinstance(value, bool) or not isinstance(value, (int, float))
+    ):
         raise SettingsError(f"{where} must be a number, not {value!r}")
     if kind == "str" and not isinstance(value, str):
         raise SettingsError(f"{where} must be a string, not {value!r}")

@@ -128,5 +128,3 @@ def cache(api_client: client.ApiClient, kube_settings: KubernetesSettings) -> It
     assert cache.wait_until(cache.reachable, timeout=30), "the watch cache never listed the cluster"
     yield cache
     cache.stop()
-
-

@@ -33,13 +33,14 @@ def prune(element: etree._Element, node: Node) -> bool:
     """Drop empty non-presence containers below ``element``; True when it is empty itself."""
     for child in list(element):
         child_node = node.child(*_split(child.tag))
-        if child_node is not None and child_node.kind in ("container", "list"):
-            if (
-                prune(child, child_node)
-                and child_node.kind == "container"
-                and not child_node.presence
-            ):
-                element.remove(child)
+        if (
+            child_node is not None
+            and child_node.kind in ("container", "list")
+            and prune(child, child_node)
+            and child_node.kind == "container"
+            and not child_node.presence
+        ):
+            element.remove(child)
     return len(element) == 0
 
 

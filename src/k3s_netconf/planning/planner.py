@@ -13,7 +13,7 @@ app are is not the planner's business but the forwarder's, which follows them.
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Set as AbstractSet
 
 from k3s_netconf.desired import Config
 from k3s_netconf.planning.actions import (
@@ -26,7 +26,7 @@ from k3s_netconf.planning.actions import (
 )
 
 
-def plan(old: Config, new: Config, present_images: Set[str]) -> list[Step]:
+def plan(old: Config, new: Config, present_images: AbstractSet[str]) -> list[Step]:
     """The steps that take the device from ``old`` to ``new``."""
     return [
         *_image_imports(old, new, present_images),
@@ -37,7 +37,9 @@ def plan(old: Config, new: Config, present_images: Set[str]) -> list[Step]:
     ]
 
 
-def reconcile(new: Config, owned_apps: Set[str], present_images: Set[str]) -> list[Step]:
+def reconcile(
+    new: Config, owned_apps: AbstractSet[str], present_images: AbstractSet[str]
+) -> list[Step]:
     """The steps that bring whatever the cluster holds to ``new``, as on start.
 
     Applying an app that is already as configured changes nothing, so every app is applied;
@@ -54,7 +56,7 @@ def reconcile(new: Config, owned_apps: Set[str], present_images: Set[str]) -> li
     return [*imports, *deletions, *applications]
 
 
-def _image_imports(old: Config, new: Config, present: Set[str]) -> list[Step]:
+def _image_imports(old: Config, new: Config, present: AbstractSet[str]) -> list[Step]:
     steps = []
     for name, image in new.images.items():
         before = old.images.get(name)
