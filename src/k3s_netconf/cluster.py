@@ -15,7 +15,7 @@ from kubernetes import client
 
 from k3s_netconf import errors
 from k3s_netconf.kube.connection import connect
-from k3s_netconf.kube.watching import Subscriber, WatchCache
+from k3s_netconf.kube.watching import DeploymentSubscriber, Subscriber, WatchCache
 from k3s_netconf.kube.workloads import Workloads
 from k3s_netconf.observed import AppState, NodeState
 from k3s_netconf.settings import KubernetesSettings
@@ -32,6 +32,7 @@ class Cluster:
         self._namespace_ready = False
         self._cache: WatchCache | None = None
         self._subscribers: list[Subscriber] = []
+        self._deployment_subscribers: list[DeploymentSubscriber] = []
 
     def start(self) -> None:
         """Start watching the cluster; without a usable kubeconfig yet, ``watch`` is retried."""
@@ -48,6 +49,8 @@ class Cluster:
             self._cache = WatchCache(self._client_locked(), self.settings)
             for callback in self._subscribers:
                 self._cache.subscribe(callback)
+            for watcher in self._deployment_subscribers:
+                self._cache.subscribe_deployments(watcher)
         self._cache.start()
 
     def subscribe(self, callback: Subscriber) -> None:
@@ -56,6 +59,13 @@ class Cluster:
             self._subscribers.append(callback)
             if self._cache is not None:
                 self._cache.subscribe(callback)
+
+    def subscribe_deployments(self, callback: DeploymentSubscriber) -> None:
+        """Hear of changes to the spec of owned Deployments, whenever the watch cache starts."""
+        with self._guard:
+            self._deployment_subscribers.append(callback)
+            if self._cache is not None:
+                self._cache.subscribe_deployments(callback)
 
     def stop(self) -> None:
         if self._cache is not None:

@@ -164,3 +164,47 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = WAIT_SEC
             return
         time.sleep(POLL_SECONDS)
     raise AssertionError(f"waited {timeout} s in vain for {what}")
+
+
+def test_a_deployment_deleted_by_hand_is_put_back_and_the_log_says_so(device):
+    device.edit(image_xml() + app_xml("web", "<enabled>false</enabled>"))
+    first = _deployment(device, "web").metadata.uid
+
+    device.apps_api.delete_namespaced_deployment("web", device.namespace, _request_timeout=10)
+
+    wait_for(lambda: _uid(device, "web") not in (None, first), "the Deployment to be put back")
+    assert "'web' was changed outside the plugin (it was deleted)" in device.daemon.log()
+
+
+def test_a_deployment_edited_by_hand_gets_its_replicas_and_image_back(device):
+    device.edit(image_xml() + app_xml("web", "<enabled>false</enabled>"))
+    edited = {
+        "spec": {
+            "replicas": 2,
+            "template": {"spec": {"containers": [{"name": "web", "image": "localhost/other:1"}]}},
+        }
+    }
+
+    device.apps_api.patch_namespaced_deployment(
+        "web", device.namespace, edited, _request_timeout=10
+    )
+
+    wait_for(lambda: _replicas_and_image(device, "web") == (0, IMAGE), "the spec to be put back")
+    log = device.daemon.log()
+    assert "'web' was changed outside the plugin (replicas 2 instead of 0; images" in log
+
+
+def _deployment(device: Device, name: str):
+    return device.apps_api.read_namespaced_deployment(name, device.namespace, _request_timeout=10)
+
+
+def _uid(device: Device, name: str) -> str | None:
+    listed = device.apps_api.list_namespaced_deployment(
+        device.namespace, field_selector=f"metadata.name={name}", _request_timeout=10
+    )
+    return listed.items[0].metadata.uid if listed.items else None
+
+
+def _replicas_and_image(device: Device, name: str) -> tuple[int, str]:
+    spec = _deployment(device, name).spec
+    return spec.replicas, spec.template.spec.containers[0].image
