@@ -16,8 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from conftest import close_device, make_device
-from e2e_support import IMAGE, KA, Device, app_xml, image_xml
+from e2e_support import IMAGE, KA, Device, app_xml, close_device, image_xml, make_device
 from kube.tcp_forwarder import Forwarder
 from lxml import etree
 from ncclient.operations.rpc import RPCError
