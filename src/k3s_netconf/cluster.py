@@ -18,7 +18,7 @@ from k3s_netconf.kube import health
 from k3s_netconf.kube.connection import connect
 from k3s_netconf.kube.health import HealthWatchCache
 from k3s_netconf.kube.usage import Usage, UsagePoller
-from k3s_netconf.kube.watching import Subscriber
+from k3s_netconf.kube.watching import DeploymentSubscriber, Subscriber
 from k3s_netconf.kube.workloads import Workloads
 from k3s_netconf.observed import AppState, NodeState
 from k3s_netconf.settings import KubernetesSettings, ResourceSettings
@@ -39,6 +39,7 @@ class Cluster:
         self._cache: HealthWatchCache | None = None
         self._usage: UsagePoller | None = None
         self._subscribers: list[Subscriber] = []
+        self._deployment_subscribers: list[DeploymentSubscriber] = []
 
     def start(self) -> None:
         """Start watching the cluster; without a usable kubeconfig yet, ``watch`` is retried."""
@@ -59,6 +60,8 @@ class Cluster:
             )
             for callback in self._subscribers:
                 self._cache.subscribe(callback)
+            for watcher in self._deployment_subscribers:
+                self._cache.subscribe_deployments(watcher)
         self._cache.start()
         self._usage.start()
 
@@ -68,6 +71,13 @@ class Cluster:
             self._subscribers.append(callback)
             if self._cache is not None:
                 self._cache.subscribe(callback)
+
+    def subscribe_deployments(self, callback: DeploymentSubscriber) -> None:
+        """Hear of changes to the spec of owned Deployments, whenever the watch cache starts."""
+        with self._guard:
+            self._deployment_subscribers.append(callback)
+            if self._cache is not None:
+                self._cache.subscribe_deployments(callback)
 
     def stop(self) -> None:
         if self._usage is not None:

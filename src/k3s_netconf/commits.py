@@ -25,6 +25,7 @@ from k3s_netconf.images.store import ImageInfo, ImageStore
 from k3s_netconf.kube.hostpaths import check_host_paths
 from k3s_netconf.network.forwarding import Forwarder
 from k3s_netconf.planning import planner
+from k3s_netconf.repairing import Repairs
 from k3s_netconf.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -71,9 +72,12 @@ class Commits:
         self._reconciler: threading.Thread | None = None
         self.image_listeners: list[ImageListener] = []
         self.commit_listeners: list[CommitListener] = []
+        self.repairs = Repairs(running, self.cluster.workloads, self._commit_lock)
 
     def start(self) -> None:
         self.cluster.subscribe(self.forwarder.pods_changed)
+        self.cluster.subscribe_deployments(self.repairs.deployment_changed)
+        self.repairs.start()
         self.cluster.start()
         self.forwarder.start(self.running.config.forwards())
         self._reconciler = threading.Thread(
@@ -85,6 +89,7 @@ class Commits:
     def stop(self) -> None:
         self._stopping.set()
         self._image_listing.stop()
+        self.repairs.stop()
         self.forwarder.stop()
         self.cluster.stop()
 

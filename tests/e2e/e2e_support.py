@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import time
 from collections.abc import Callable
@@ -11,9 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 from lxml import etree
 from ncclient import manager
 from protocol.connecting import ncclient
+
+from k3s_netconf.kube.connection import connect as connect_api
+from k3s_netconf.settings import KubernetesSettings
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 KA = "urn:k3s-netconf:yang:apps"
@@ -139,3 +144,50 @@ class Device:
             capture_output=True,
             timeout=30,
         )
+
+
+def make_device(
+    cluster,
+    kubeconfig: str,
+    start_daemon: Callable[..., object],
+    e2e_archive: Path,
+    tmp_path: Path,
+    settings: dict[str, dict[str, object]] | None = None,
+) -> Device:
+    """A device whose daemon reaches the API server through ``kubeconfig``, not started yet."""
+    images, volumes = tmp_path / "images", tmp_path / "volumes"
+    images.mkdir()
+    volumes.mkdir()
+    (images / ARCHIVE).write_bytes(e2e_archive.read_bytes())
+
+    namespace = f"k3snc-e2e-{secrets.token_hex(4)}"
+    sections = {
+        "server": {"max_message_bytes": 8 * 1024 * 1024},
+        "kubernetes": {"kubeconfig": kubeconfig, "namespace": namespace},
+        "images": {"containerd_address": cluster.containerd_address, "folder": str(images)},
+        "volumes": {"allowed_roots": [str(volumes)]},
+        # A test module may add sections of its own (metrics, resources, log).
+        **(settings or {}),
+    }
+    api_client = connect_api(KubernetesSettings(kubeconfig=cluster.kubeconfig))
+    return Device(
+        start_daemon,
+        tmp_path / "daemon",
+        sections,
+        namespace,
+        cluster.containerd_address,
+        volumes,
+        api_client,
+    )
+
+
+def close_device(device: Device) -> None:
+    device.close()
+    try:
+        client.CoreV1Api(device.api_client).delete_namespace(device.namespace, _request_timeout=10)
+    except ApiException as e:
+        # A daemon that never reached the API server made no namespace.
+        if e.status != 404:
+            raise
+    device.remove_image()
+    device.api_client.close()

@@ -82,6 +82,26 @@ def replicas(deployment: Raw) -> Replicas:
     return Replicas(desired=spec.get("replicas"), ready=int(status.get("readyReplicas") or 0))
 
 
+class Deployment(NamedTuple):
+    """What the watch cache keeps of a Deployment: its replicas and what a repair compares."""
+
+    name: str
+    desired: int | None
+    ready: int
+    images: tuple[str, ...]
+
+
+def deployment(raw: Raw) -> Deployment:
+    counted = replicas(raw)
+    containers = raw.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+    return Deployment(
+        name=raw.get("metadata", {}).get("name", ""),
+        desired=counted.desired,
+        ready=counted.ready,
+        images=tuple(c.get("image", "") for c in containers),
+    )
+
+
 def node_state(node: Raw) -> NodeState:
     status = node.get("status", {})
     allocatable = status.get("allocatable", {})

@@ -73,6 +73,8 @@ class PodChange:
 
 
 Subscriber = Callable[[PodChange], None]
+# Called with the Deployment before and after a change of its spec; None stands for none.
+DeploymentSubscriber = Callable[[states.Deployment | None, states.Deployment | None], None]
 
 
 class WatchExpired(Exception):
@@ -106,6 +108,7 @@ class WatchCache:
         self._threads: list[threading.Thread] = []
         self._open: set[Any] = set()
         self._subscribers: list[Subscriber] = []
+        self._deployment_subscribers: list[DeploymentSubscriber] = []
 
         self._pods = _Kind(
             "Pods",
@@ -116,7 +119,8 @@ class WatchCache:
         self._deployments = _Kind(
             "Deployments",
             lambda timeout, **kw: api.list_deployments(namespace, selector, timeout, **kw),
-            states.replicas,
+            states.deployment,
+            self._deployment_changed,
         )
         self._nodes = _Kind("Nodes", api.list_nodes, states.node_state)
         self._kinds = (self._pods, self._deployments, self._nodes)
@@ -148,7 +152,7 @@ class WatchCache:
         """Every app with a Deployment or a Pod in the namespace, by name."""
         with self._changed:
             pods: list[PodState] = list(self._pods.items.values())
-            deployments: dict[str, states.Replicas] = dict(self._deployments.items)
+            deployments: dict[str, states.Deployment] = dict(self._deployments.items)
 
         grouped: dict[str, list[PodState]] = {}
         for pod in sorted(pods, key=lambda p: p.name):
@@ -194,6 +198,14 @@ class WatchCache:
                     self._subscribers.remove(callback)
 
         return unsubscribe
+
+    def subscribe_deployments(self, callback: DeploymentSubscriber) -> None:
+        """Call ``callback`` when a Deployment appears, goes, or changes replicas or images.
+
+        The callback runs on a watch thread: it must be quick and must not wait for the cache.
+        """
+        with self._changed:
+            self._deployment_subscribers.append(callback)
 
     def _run(self, kind: _Kind) -> None:
         delay = BACKOFF_FIRST
@@ -313,6 +325,21 @@ class WatchCache:
                 # A subscriber's failure must not end the watch that feeds every other one.
                 logger.exception("A subscriber to Pod changes failed.")
 
+    def _deployment_changed(
+        self, previous: states.Deployment | None, current: states.Deployment | None
+    ) -> None:
+        # Status changes (ready replicas) are the cluster's own doing, not a change of spec.
+        if _spec(previous) == _spec(current):
+            return
+
+        with self._changed:
+            subscribers = list(self._deployment_subscribers)
+        for callback in subscribers:
+            try:
+                callback(previous, current)
+            except Exception:
+                logger.exception("A subscriber to Deployment changes failed.")
+
     def _track(self, response: Any) -> None:
         with self._changed:
             if self._stopping.is_set():
@@ -338,13 +365,17 @@ def _watch_error(status: states.Raw) -> Exception:
     return ApiException(status=status.get("code"), reason=status.get("message"))
 
 
-def _app_state(name: str, replicas: states.Replicas | None, pods: list[PodState]) -> AppState:
+def _app_state(name: str, replicas: states.Deployment | None, pods: list[PodState]) -> AppState:
     return AppState(
         name=name,
         desired_replicas=replicas.desired if replicas is not None else None,
         ready_replicas=replicas.ready if replicas is not None else None,
         pods=tuple(pods),
     )
+
+
+def _spec(deployment: states.Deployment | None) -> tuple[int | None, tuple[str, ...]] | None:
+    return (deployment.desired, deployment.images) if deployment is not None else None
 
 
 def _phase(pod: PodState | None) -> str | None:
