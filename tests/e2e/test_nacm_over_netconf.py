@@ -11,42 +11,12 @@ import dataclasses
 import pytest
 from e2e_support import NC, Device, app_xml, connect, image_xml, rpc
 from ncclient.operations import RPCError
+from protocol.nacm_rules import ADMINS_AND_VIEWERS
 from protocol.xmlcheck import same_xml
 
 pytestmark = pytest.mark.cluster
 
-RULES = """
-[nacm]
-[[nacm.groups]]
-name = "admins"
-users = ["admin"]
-[[nacm.groups]]
-name = "viewers"
-users = ["olga"]
-
-[[nacm.rule_lists]]
-name = "admins"
-groups = ["admins"]
-[[nacm.rule_lists.rules]]
-name = "everything"
-action = "permit"
-
-[[nacm.rule_lists]]
-name = "viewers"
-groups = ["viewers"]
-[[nacm.rule_lists.rules]]
-name = "get"
-rpc_name = "get"
-action = "permit"
-[[nacm.rule_lists.rules]]
-name = "get-config"
-rpc_name = "get-config"
-action = "permit"
-[[nacm.rule_lists.rules]]
-name = "nothing-else"
-access_operations = ["create", "update", "delete", "exec"]
-action = "deny"
-"""
+RULES = "[nacm]\n" + ADMINS_AND_VIEWERS
 
 RESTART = (
     '<action xmlns="urn:ietf:params:xml:ns:yang:1"><apps xmlns="urn:k3s-netconf:yang:apps">'

@@ -15,6 +15,7 @@ from lxml import etree
 from ncclient.operations import RPCError
 
 from protocol import connecting
+from protocol.nacm_rules import ADMINS_AND_VIEWERS
 from protocol.xmlcheck import same_xml
 
 pytestmark = pytest.mark.protocol
@@ -24,45 +25,10 @@ KA = "urn:k3s-netconf:yang:apps"
 YANG = "urn:ietf:params:xml:ns:yang:1"
 IMAGE = "docker.io/library/busybox:1.36"
 
-RULES = """
-[nacm]
-write_default = "deny"
-
-[[nacm.groups]]
-name = "admins"
-users = ["admin"]
-
-[[nacm.groups]]
-name = "viewers"
-users = ["olga"]
-
-[[nacm.rule_lists]]
-name = "admins"
-groups = ["admins"]
-
-[[nacm.rule_lists.rules]]
-name = "everything"
-action = "permit"
-
-[[nacm.rule_lists]]
-name = "viewers"
-groups = ["viewers"]
-
-[[nacm.rule_lists.rules]]
-name = "get"
-rpc_name = "get"
-action = "permit"
-
-[[nacm.rule_lists.rules]]
-name = "get-config"
-rpc_name = "get-config"
-action = "permit"
-
-[[nacm.rule_lists.rules]]
-name = "nothing-else"
-access_operations = ["create", "update", "delete", "exec"]
-action = "deny"
-
+RULES = (
+    '[nacm]\nwrite_default = "deny"\n'
+    + ADMINS_AND_VIEWERS
+    + """
 [[nacm.rule_lists]]
 name = "everyone"
 groups = ["*"]
@@ -74,6 +40,7 @@ path = "/k3s-netconf-apps:apps/app[name='secret']"
 access_operations = ["read"]
 action = "deny"
 """
+)
 
 
 def config(body: str) -> str:
