@@ -250,6 +250,21 @@ def test_without_the_namespace_a_table_with_rules_fails_clearly_and_none_succeed
     assert forwarder.rule_states() == {}
 
 
+def test_a_refused_install_leaves_the_forwarder_following_the_rules_it_had(lab: Lab, pods: Pods):
+    absent = f"{lab.management}-absent"
+    forwarder = Forwarder(settings(lab, management_namespace=absent), pods, current=lambda: True)
+    forwarder.install(())
+
+    with pytest.raises(errors.OperationFailed):
+        forwarder.install((TCP,))
+
+    # Nothing else undoes the step that failed: the refused rule must not be retried later.
+    assert forwarder.rule_states() == {}
+    assert forwarder.state().problems == (
+        f"network namespace {absent!r} (management_namespace) does not exist",
+    )
+
+
 def test_in_one_namespace_without_a_veth_pods_without_a_default_route_still_answer(
     lab: Lab, pods: Pods
 ):

@@ -88,11 +88,13 @@ class Forwarder:
     def install(self, forwards: tuple[desired.Forward, ...]) -> None:
         """Install the table for these rules now; OperationFailed when it cannot be."""
         with self._lock:
-            self._forwards = forwards
+            previous, self._forwards = self._forwards, forwards
             self._survey()
             try:
                 self._replace()
             except commands.CommandFailed as e:
+                # A refused install is undone by nobody else: the rules of running stay followed.
+                self._forwards = previous
                 raise errors.OperationFailed(
                     f"cannot install the port forwarding table: {e}", path=paths.forwarding()
                 ) from e
@@ -206,9 +208,10 @@ class Forwarder:
         return not commands.exists(namespace) or not commands.installed("nft")
 
     def _failed(self, reason: str) -> None:
-        if reason != self._failure:
+        failure = f"the forwarding table could not be installed: {reason}"
+        if failure != self._failure:
             logger.warning("Cannot install the port forwarding table: %s.", reason)
-        self._failure = f"the forwarding table could not be installed: {reason}"
+        self._failure = failure
 
     # Reading the table
 
