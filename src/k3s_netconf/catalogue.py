@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -144,23 +144,14 @@ def _advertised(capabilities: list[str]) -> dict[tuple[str, str], tuple[str, ...
 
 
 def _with_features(module: YangFile, features: tuple[str, ...]) -> YangFile:
-    return YangFile(
-        module.name,
-        module.revision,
-        module.namespace,
-        module.path,
-        implemented=module.implemented,
-        features=features,
-    )
+    return replace(module, features=features)
 
 
 def _as_part_of(submodule: YangFile, module: YangFile) -> YangFile:
     # A submodule shares its module's namespace (RFC 7950 7.2.2).
-    return YangFile(
-        submodule.name,
-        submodule.revision,
-        module.namespace,
-        submodule.path,
+    return replace(
+        submodule,
+        namespace=module.namespace,
         belongs_to=module.name,
         implemented=module.implemented,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ncclient import manager
@@ -34,3 +36,14 @@ def ncclient(daemon: Any, **options: Any) -> manager.Manager:
         timeout=10,
         **options,
     )
+
+
+@contextmanager
+def candidate_holding(daemon: Any, config: str) -> Iterator[manager.Manager]:
+    """An ncclient session whose edit ``config`` is in the candidate, discarded at the end.
+
+    For tests that share one daemon: its candidate is running again afterwards."""
+    with ncclient(daemon) as session:
+        session.edit_config(target="candidate", config=config)
+        yield session
+        session.discard_changes()

@@ -28,11 +28,8 @@ CONFIG = (
 
 @pytest.fixture
 def session(netconf_daemon):
-    with connecting.ncclient(netconf_daemon) as s:
-        s.edit_config(target="candidate", config=CONFIG)
+    with connecting.candidate_holding(netconf_daemon, CONFIG) as s:
         yield s
-        # The daemon is shared by the tests: leave its candidate as running again.
-        s.discard_changes()
 
 
 def subtree(session, body: str):

@@ -55,11 +55,8 @@ def test_hello_lists_the_model_and_the_capabilities(netconf_daemon):
     assert "urn:ietf:params:netconf:capability:candidate:1.0" in printed
 
 
-def test_an_edit_from_files_reaches_the_candidate_and_a_filtered_get_config_reads_it(
-    start_daemon,
-):
-    daemon = start_daemon()
-
+def edit_candidate_with_the_examples(daemon) -> None:
+    """The README's example image and app, edited into the candidate from their files."""
     console(
         daemon,
         "--db",
@@ -68,6 +65,14 @@ def test_an_edit_from_files_reaches_the_candidate_and_a_filtered_get_config_read
         str(EXAMPLES / "web-image.xml"),
         str(EXAMPLES / "web-app.xml"),
     )
+
+
+def test_an_edit_from_files_reaches_the_candidate_and_a_filtered_get_config_reads_it(
+    start_daemon,
+):
+    daemon = start_daemon()
+
+    edit_candidate_with_the_examples(daemon)
     printed = console(
         daemon,
         "--db",
@@ -105,14 +110,7 @@ def test_a_refused_edit_prints_the_rpc_error(netconf_daemon, tmp_path):
 
 def test_an_xpath_get_config_selects_the_leaves_with_their_entries_keys(start_daemon):
     daemon = start_daemon()
-    console(
-        daemon,
-        "--db",
-        "candidate",
-        "--edit-config",
-        str(EXAMPLES / "web-image.xml"),
-        str(EXAMPLES / "web-app.xml"),
-    )
+    edit_candidate_with_the_examples(daemon)
 
     printed = console(
         daemon, "--db", "candidate", "--ns", f"ka={KA}", "--get-config", "/ka:apps/ka:app/ka:image"
@@ -126,14 +124,7 @@ def test_an_xpath_get_config_selects_the_leaves_with_their_entries_keys(start_da
 
 def test_a_get_config_with_defaults_report_all_tagged_prints_the_tagged_defaults(start_daemon):
     daemon = start_daemon()
-    console(
-        daemon,
-        "--db",
-        "candidate",
-        "--edit-config",
-        str(EXAMPLES / "web-image.xml"),
-        str(EXAMPLES / "web-app.xml"),
-    )
+    edit_candidate_with_the_examples(daemon)
 
     printed = console(
         daemon,
