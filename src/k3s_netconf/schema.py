@@ -1,9 +1,9 @@
 """The YANG schema, compiled once by yangson and indexed for the XML layer.
 
-yangson validates instance data. The edit and filter code walks XML trees and needs, for each
-element, what kind of node it is, its keys and which choice case it belongs to: this module
-reads those facts off yangson's compiled schema once, into small records looked up by
-(namespace, local name).
+The edit and filter code walks XML trees and needs, for each element, what kind of node it
+is, its keys and which choice case it belongs to: this module reads those facts off yangson's
+compiled schema once, into small records looked up by (namespace, local name). The same
+modules are loaded into libyang, which checks the datastores' trees (datastore/checking.py).
 """
 
 from __future__ import annotations
@@ -11,15 +11,19 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from yangson import DataModel
 from yangson import schemanode as sn
 
 # Re-exported: the layers that read the schema name the namespace through it.
 from k3s_netconf.paths import APPS_NS as APPS_NS  # noqa: PLC0414 - an explicit re-export
+
+if TYPE_CHECKING:
+    from k3s_netconf.datastore.checking import Checker
 
 APPS_MODULE = "k3s-netconf-apps"
 
@@ -77,6 +81,15 @@ class Schema:
         self.module_of_namespace = {m.namespace: m.name for m in self.modules}
         self.root = Node("", "", "container", True, self.datamodel.schema)
         _index_children(self.root, self.datamodel.schema, self._namespace_of, ())
+
+    @cached_property
+    def checker(self) -> Checker:
+        # Imported here: the datastore package imports this module.
+        from k3s_netconf.datastore.checking import Checker
+
+        loadable = {m.name for m in _loadable(self.modules)}
+        implemented = [m.name for m in self.implemented if m.name in loadable]
+        return Checker([self.folder, self.folder / "ietf"], implemented)
 
     def _namespace_of(self, module: str) -> str:
         return next(m.namespace for m in self.modules if m.name == module)

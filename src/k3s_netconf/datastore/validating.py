@@ -1,12 +1,14 @@
-"""Validation of a whole configuration tree against the model, by yangson.
+"""Validation of a whole configuration tree against the model.
 
-yangson reports one problem at a time, with its own instance route and tag; this module maps
-them to the RFC 6241 / RFC 7950 section 15 error-tags and to error-paths written with the
-server's prefixes.
+libyang decides (checking.py) and gives the values; when it refuses, yangson finds the
+problem again and reports it with its own instance route and tag, which this module maps to
+the RFC 6241 / RFC 7950 section 15 error-tags and to error-paths written with the server's
+prefixes.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -16,8 +18,11 @@ from yangson.enumerations import ContentType
 from yangson.instance import RootNode
 
 from k3s_netconf import errors
+from k3s_netconf.datastore import checking
 from k3s_netconf.paths import PREFIXES
 from k3s_netconf.schema import APPS_MODULE, Schema
+
+logger = logging.getLogger(__name__)
 
 _MODULE_PREFIX = {APPS_MODULE: next(iter(PREFIXES))}
 _STEP = re.compile(r"/(?:(?P<module>[\w.-]+):)?(?P<name>[\w.-]+)(?P<predicates>(?:\[[^\]]*\])*)")
@@ -53,8 +58,39 @@ def instance(schema: Schema, tree: etree._Element) -> RootNode:
 
 
 def config_values(schema: Schema, tree: etree._Element) -> dict[str, Any]:
-    """The validated tree as yangson's raw JSON-like value, defaults filled in."""
-    return instance(schema, tree).add_defaults().raw_value()
+    """The validated tree as its RFC 7951 JSON value, defaults filled in."""
+    try:
+        return schema.checker.values(tree)
+    except checking.Refused as refused:
+        try:
+            instance(schema, tree)
+        except errors.NetconfError:
+            raise
+        except Exception:  # yangson failing on its own: libyang's word stands
+            logger.debug("yangson could not check a tree libyang refused", exc_info=True)
+        raise _from_refusal(refused) from refused
+
+
+def _from_refusal(refused: checking.Refused) -> errors.NetconfError:
+    """libyang's refusal, for the trees yangson cannot explain (it fails on some)."""
+    path = _route(refused.path) if refused.path else "/"
+    for start, (cls, app_tag) in _LIBYANG_KINDS.items():
+        if refused.reason.startswith(start):
+            error = cls(refused.reason, path=path)
+            error.app_tag = app_tag
+            return error
+    return errors.InvalidValue(refused.reason, path=path)
+
+
+# The start of libyang's reason, for the kinds whose error-tag is not invalid-value.
+_LIBYANG_KINDS = {
+    "Mandatory choice": (errors.DataMissing, "missing-choice"),
+    "Mandatory node": (errors.DataMissing, None),
+    "Unique data": (errors.OperationFailed, "data-not-unique"),
+    "Too many": (errors.OperationFailed, "too-many-elements"),
+    "Too few": (errors.OperationFailed, "too-few-elements"),
+    "Invalid leafref": (errors.DataMissing, "instance-required"),
+}
 
 
 def _from_validation_error(e: yx.ValidationError) -> errors.NetconfError:
