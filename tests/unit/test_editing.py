@@ -183,3 +183,50 @@ def test_a_value_is_checked_against_its_type_as_the_edit_is_applied():
     with pytest.raises(errors.InvalidValue) as e:
         editing.apply(s, tree, config, "merge")
     assert e.value.path == "/ka:apps/ka:app[ka:name='web']/ka:replicas"
+
+
+def test_containers_the_edit_empties_go_and_presence_containers_stay(store):
+    store.edit(
+        app_xml(
+            "web",
+            "<resources><cpu-limit>100</cpu-limit></resources>"
+            "<liveness-probe><tcp-port>80</tcp-port></liveness-probe>",
+        )
+    )
+    edit = etree.fromstring(
+        f'<config xmlns="{NC}" xmlns:nc="{NC}">'
+        + app_xml(
+            "web",
+            '<resources><cpu-limit nc:operation="delete"/></resources>'
+            '<liveness-probe><tcp-port nc:operation="delete"/></liveness-probe>',
+        )
+        + "</config>"
+    )
+    editing.apply(store.schema, store.tree, edit, "merge")
+    app = store.tree.find(f"{{{KA}}}apps/{{{KA}}}app")
+    assert app.find(f"{{{KA}}}resources") is None
+    assert app.find(f"{{{KA}}}liveness-probe") is not None  # a presence container, now empty
+
+
+def test_deleting_the_last_app_drops_the_apps_container(store):
+    edit = etree.fromstring(
+        f'<config xmlns="{NC}" xmlns:nc="{NC}"><apps xmlns="{KA}">'
+        '<app nc:operation="delete"><name>web</name></app></apps></config>'
+    )
+    editing.apply(store.schema, store.tree, edit, "merge")
+    assert store.tree.find(f"{{{KA}}}apps") is None
+    assert store.tree.find(f"{{{KA}}}images") is not None
+
+
+def test_the_edit_reports_the_entries_it_went_into_and_no_other(store):
+    store.edit(app_xml("api"))
+    edit = etree.fromstring(
+        f'<config xmlns="{NC}" xmlns:nc="{NC}">'
+        + app_xml("web", "<replicas>2</replicas>")
+        + app_xml("new")
+        + f'<apps xmlns="{KA}"><app nc:operation="delete"><name>api</name></app></apps>'
+        + "</config>"
+    )
+    edited = editing.apply(store.schema, store.tree, edit, "merge")
+    names = {e.findtext(f"{{{KA}}}name") for e in edited if e.tag == f"{{{KA}}}app"}
+    assert names == {"web", "new"}

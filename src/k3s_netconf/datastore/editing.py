@@ -22,26 +22,18 @@ OPERATIONS = frozenset({"merge", "replace", "create", "delete", "remove", "none"
 DEFAULT_OPERATIONS = frozenset({"merge", "replace", "none"})
 
 
-def apply(schema: Schema, target: etree._Element, config: etree._Element, default: str) -> None:
-    """Apply the children of ``config`` to the datastore root ``target``."""
+def apply(
+    schema: Schema, target: etree._Element, config: etree._Element, default: str
+) -> set[etree._Element]:
+    """Apply the children of ``config`` to the datastore root ``target``.
+
+    Returns the list entries the edit went into (created, replaced or merged into): every
+    other entry of the tree is as it was.
+    """
     editor = _Editor(schema)
     editor.edit_children(target, config, schema.root, default, "")
-    prune(target, schema.root)
-
-
-def prune(element: etree._Element, node: Node) -> bool:
-    """Drop empty non-presence containers below ``element``; True when it is empty itself."""
-    for child in list(element):
-        child_node = node.child(*_split(child.tag))
-        if (
-            child_node is not None
-            and child_node.kind in ("container", "list")
-            and prune(child, child_node)
-            and child_node.kind == "container"
-            and not child_node.presence
-        ):
-            element.remove(child)
-    return len(element) == 0
+    editor.prune()
+    return editor.entries_edited
 
 
 def _split(tag: str) -> tuple[str, str]:
@@ -59,6 +51,17 @@ class _Editor:
         # Each list is indexed once, when first edited: looking each edited entry up by a scan
         # made an edit of n entries cost n * n key comparisons.
         self._entries: dict[tuple[etree._Element, str], _Entries] = {}
+        # Containers the edit went into, parents first: only these can have become empty.
+        self._containers: list[tuple[etree._Element, Node]] = []
+        self.entries_edited: set[etree._Element] = set()
+
+    def prune(self) -> None:
+        """Drop the containers the edit left empty, innermost first, unless they are presence
+        containers: what the edit did not go into is as it was, pruned already."""
+        for element, node in reversed(self._containers):
+            parent = element.getparent()
+            if not node.presence and len(element) == 0 and parent is not None:
+                parent.remove(element)
 
     def edit_children(
         self,
@@ -184,6 +187,7 @@ class _Editor:
                 raise errors.DataMissing(f"{node.name!r} does not exist", path=where)
             existing = self._new_child(target, node)
 
+        self._containers.append((existing, node))
         self.edit_children(existing, edit, node, operation, where)
 
     # Lists
@@ -218,6 +222,7 @@ class _Editor:
                 target.remove(existing)
             existing = entries[tuple(keys.values())] = fresh
 
+        self.entries_edited.add(existing)
         # The keys identify the entry; they are not edited themselves.
         self.edit_children(existing, edit, node, operation, where, skip=frozenset(keys))
 
@@ -225,9 +230,10 @@ class _Editor:
         entries = self._entries.get((target, node.tag))
         if entries is None:
             entries = self._entries[(target, node.tag)] = {}
+            tags = tuple(f"{{{node.namespace}}}{k}" for k in node.keys)
             for entry in target.iterfind(node.tag):
                 # The first of entries with equal keys is the one found, as a scan would.
-                entries.setdefault(_key_values(entry, node), entry)
+                entries.setdefault(_key_values(entry, tags), entry)
         return entries
 
     def _keys(self, edit: etree._Element, node: Node, path: str) -> dict[str, str]:
@@ -354,8 +360,13 @@ def _other_case(node: Node, other: Node) -> bool:
     return any(choice in chosen and chosen[choice] is not case for choice, case in other.cases)
 
 
-def _key_values(entry: etree._Element, node: Node) -> tuple[str, ...]:
-    return tuple((entry.findtext(f"{{{node.namespace}}}{k}") or "").strip() for k in node.keys)
+def _key_values(entry: etree._Element, tags: tuple[str, ...]) -> tuple[str, ...]:
+    # The datastore writes keys first, in their order: looking there first spares a search
+    # through every entry of a long list.
+    head = entry[: len(tags)]
+    if len(head) == len(tags) and all(e.tag == tag for e, tag in zip(head, tags, strict=True)):
+        return tuple((e.text or "").strip() for e in head)
+    return tuple((entry.findtext(tag) or "").strip() for tag in tags)
 
 
 def _leaf_value(edit: etree._Element, node: Node, where: str) -> str:

@@ -47,6 +47,11 @@ def untouched_apps(old: etree._Element, new: etree._Element) -> set[str]:
     }
 
 
+def apps_not_in(tree: etree._Element, entries: set[etree._Element]) -> set[str]:
+    """Names of the apps of ``tree`` whose entries are not among ``entries``."""
+    return {_name(app) for app in _apps(tree) if app not in entries}
+
+
 def part_to_validate(new: etree._Element, untouched: set[str]) -> etree._Element:
     """A copy of the new tree without the untouched apps nothing changed refers to."""
     kept = untouched - _still_referenced(new, untouched)

@@ -51,12 +51,18 @@ class Datastore:
     def edited(self, config: etree._Element, default_operation: str) -> Candidate:
         """The datastore as it would be after the edit; raises the edit's first error."""
         tree = copy.deepcopy(self.tree)
-        editing.apply(self.schema, tree, config, default_operation)
-        return self.changed_to(tree)
+        edited = editing.apply(self.schema, tree, config, default_operation)
+        # The entries the edit did not go into are this datastore's own, unchanged.
+        return self.changed_to(tree, scoping.apps_not_in(tree, edited))
 
-    def changed_to(self, tree: etree._Element) -> Candidate:
-        """A tree that replaces this datastore's, checked as a whole by what changed."""
-        untouched = scoping.untouched_apps(self.tree, tree)
+    def changed_to(self, tree: etree._Element, untouched: set[str] | None = None) -> Candidate:
+        """A tree that replaces this datastore's, checked as a whole by what changed.
+
+        ``untouched`` names apps known to be as this datastore holds them; without it, the
+        trees are compared.
+        """
+        if untouched is None:
+            untouched = scoping.untouched_apps(self.tree, tree)
         part = scoping.part_to_validate(tree, untouched)
         checked = converting.config(validating.config_values(self.schema, part))
 
