@@ -2,7 +2,8 @@
 
 The daemon reaches the API server only through the Kubernetes client's REST object, so
 wrapping its ``request`` counts every call, watches included, without changing the daemon.
-Each line is ``METHOD URL SECONDS``; for a watch the seconds cover only the response headers.
+Each line is ``METHOD URL SECONDS THREAD``; for a watch the seconds cover only the response
+headers. The thread tells a request an rpc made from one a background loop made meanwhile.
 
     python counted_daemon.py CALLS_FILE k3s-netconfd-arguments...
 """
@@ -28,7 +29,8 @@ def _install(path: str) -> None:
             return original(self, method, url, *args, **kwargs)
         finally:
             with lock:
-                log.write(f"{method} {url} {time.perf_counter() - start:.6f}\n")
+                thread = threading.current_thread().name
+                log.write(f"{method} {url} {time.perf_counter() - start:.6f} {thread}\n")
 
     rest.RESTClientObject.request = request  # type: ignore[method-assign]
 

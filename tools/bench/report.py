@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+
 from measuring import Bench, Figure
 from servers import Ours, Theirs
 
@@ -16,7 +19,8 @@ def _row(cells: list[str], widths: list[int]) -> str:
 
 def print_all(ours: Bench, theirs: Bench, our_server: Ours, their_server: Theirs) -> None:
     _print_times(ours, theirs)
-    _print_api(ours)
+    _print_api(ours, our_server)
+    _print_growth(ours, theirs)
     _print_footprint(ours, theirs, our_server, their_server)
     if their_server.removed:
         print("\nnetconfd was given our module without what yuma123 cannot load:")
@@ -59,8 +63,8 @@ def _print_times(ours: Bench, theirs: Bench) -> None:
         print(_row(row, widths))
 
 
-def _print_api(ours: Bench) -> None:
-    print("\nk3s-netconfd: Kubernetes API requests (counted in the daemon's client)")
+def _print_api(ours: Bench, our_server: Ours) -> None:
+    print("\nk3s-netconfd: Kubernetes API requests made for the rpcs (counted in its client)")
     for name, figure in ours.figures.items():
         if not figure.api_calls or not (name.startswith(("get", "edit"))):
             continue
@@ -70,6 +74,37 @@ def _print_api(ours: Bench) -> None:
             f"  {name}: {figure.calls_per_run():.1f} calls per operation, "
             f"{api_ms:.1f} ms in them; outside the API server p50 {_ms(own[len(own) // 2])} ms"
         )
+    background = Counter(
+        call.thread.split(" ")[0].rstrip("-")
+        for call in our_server.api_calls()
+        if call.in_background
+    )
+    made = ", ".join(f"{count} by {loop}" for loop, count in background.most_common())
+    print(f"  not counted above, the daemon's own loops over the whole run: {made or 'none'}")
+
+
+# Figures measured at several sizes: the cost per app at each size shows how the cost grows.
+_SIZED = re.compile(r"^(?P<family>.*?)(?P<count>\d+) apps$")
+
+
+def _print_growth(ours: Bench, theirs: Bench) -> None:
+    print("\ngrowth with the number of apps: p50 per app in microseconds, ours / netconfd")
+    families: dict[str, dict[int, str]] = {}
+    for name in ours.figures:
+        match = _SIZED.match(name)
+        if match is None or int(match["count"]) < 10 or "concurrent" in name:
+            continue
+        count = int(match["count"])
+        # A change of one app among N: the cost per app of the list, so the growth shows too.
+        mine = ours.figures[name].p(0.5) / count
+        other = theirs.figures.get(name, Figure())
+        theirs_per_app = f"{other.p(0.5) / count * 1e6:.0f}" if other.seconds else "-"
+        families.setdefault(match["family"].strip(" ,"), {})[count] = (
+            f"{mine * 1e6:.0f} / {theirs_per_app}"
+        )
+    for family, sizes in families.items():
+        cells = ", ".join(f"{count}: {cell}" for count, cell in sorted(sizes.items()))
+        print(f"  {family}: {cells}")
 
 
 def _print_footprint(ours: Bench, theirs: Bench, our_server: Ours, their_server: Theirs) -> None:

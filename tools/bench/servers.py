@@ -25,6 +25,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 MODULE = REPO / "yang" / "k3s-netconf-apps@2026-12-04.yang"
 READY = re.compile(rb"Ready: listening on address=\S+ port=(\d+)")
+# The daemon's threads that reach the API server on their own: the watch cache, reconciling,
+# repairs, the usage poll, the forwarder and the background listings.
+BACKGROUND_THREADS = ("watch-", "reconcile", "repair", "usage", "forwarding", "refresh ")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 
@@ -57,6 +60,12 @@ class ApiCall:
     method: str
     url: str
     seconds: float
+    thread: str
+
+    @property
+    def in_background(self) -> bool:
+        """Made by one of the daemon's own loops, not on behalf of an rpc."""
+        return self.thread.startswith(BACKGROUND_THREADS)
 
 
 @dataclass
@@ -103,7 +112,10 @@ class Ours:
         if not self.calls_file.exists():
             return []
         lines = self.calls_file.read_text().splitlines()
-        return [ApiCall(m, u, float(s)) for m, u, s in (line.split(" ") for line in lines)]
+        return [
+            ApiCall(m, u, float(s), thread)
+            for m, u, s, thread in (line.split(" ", 3) for line in lines)
+        ]
 
     def stop(self) -> None:
         if self.process is not None:
