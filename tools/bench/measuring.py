@@ -45,13 +45,23 @@ class Bench:
     runs: int
     budget: float
     rss: Callable[[], int]
+    # Where the commit figures run: a server of its own when one cannot offer both running
+    # and candidate (netconfd has one target datastore); None for the same server.
+    candidate: Target | None = None
     figures: dict[str, Figure] = field(default_factory=dict)
     memory: dict[str, int] = field(default_factory=dict)
 
     def timed(
-        self, name: str, action: Callable[[], bytes], between: Callable[[], object] | None = None
+        self,
+        name: str,
+        action: Callable[[], bytes],
+        between: Callable[[], object] | None = None,
+        before: Callable[[], object] | None = None,
     ) -> None:
-        """Runs action up to ``runs`` times within ``budget`` seconds (at least once)."""
+        """Runs action up to ``runs`` times within ``budget`` seconds (at least once).
+
+        ``between`` runs, untimed, between two runs; ``before`` before each run.
+        """
         figure = self.figures.setdefault(name, Figure())
         deadline = time.monotonic() + self.budget
         for run in range(self.runs):
@@ -59,6 +69,8 @@ class Bench:
                 break
             if run and between is not None:
                 between()
+            if before is not None:
+                before()
             calls, api = self.calls()
             start = time.perf_counter()
             reply = action()
@@ -126,6 +138,44 @@ def run(bench: Bench, log: Callable[[str], None]) -> None:
         _at_size(bench, session, count, log)
 
     bench.memory["after load"] = bench.rss()
+    session.close()
+    _commits(bench, log)
+
+
+def _commits(bench: Bench, log: Callable[[str], None]) -> None:
+    """commit of a candidate that creates apps, and of one that changes one app of 100."""
+    session = Session(bench.candidate or bench.target)
+    if bench.candidate is not None:
+        session.rpc(w.add_image().replace("<running/>", "<candidate/>"))
+        session.rpc(w.commit())
+
+    for count in (1, 100):
+        apps = w.names("commit", count)
+
+        def remove(apps: list[str] = apps) -> None:
+            session.rpc(w.delete_apps(apps, "candidate"))
+            session.rpc(w.commit())
+
+        log(f"commit creating {count} apps")
+        bench.timed(
+            f"commit creating {count} app{'s' if count > 1 else ''}",
+            lambda: session.rpc(w.commit()),
+            between=remove,
+            before=lambda apps=apps: session.rpc(w.create_apps(apps, "candidate")),
+        )
+        if count == 1:
+            remove()
+
+    # The 100 apps of the last figure stay: one of them is changed, and committed.
+    modes = itertools.count()
+    log("commit changing 1 of 100 apps")
+    bench.timed(
+        "commit changing 1 of 100 apps",
+        lambda: session.rpc(w.commit()),
+        before=lambda: session.rpc(w.change_app("commit0000", f"run{next(modes)}", "candidate")),
+    )
+    session.rpc(w.delete_apps(w.names("commit", 100), "candidate"))
+    session.rpc(w.commit())
     session.close()
 
 

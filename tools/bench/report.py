@@ -66,7 +66,7 @@ def _print_times(ours: Bench, theirs: Bench) -> None:
 def _print_api(ours: Bench, our_server: Ours) -> None:
     print("\nk3s-netconfd: Kubernetes API requests made for the rpcs (counted in its client)")
     for name, figure in ours.figures.items():
-        if not figure.api_calls or not (name.startswith(("get", "edit"))):
+        if not figure.api_calls or not (name.startswith(("get", "edit", "commit"))):
             continue
         own = sorted(figure.own_seconds())
         api_ms = sum(figure.api_seconds) / len(figure.api_seconds) * 1000

@@ -197,6 +197,8 @@ class Theirs:
     folder: Path
     key: Path
     public_key: str
+    # netconfd edits one target datastore: running, or candidate with commit.
+    datastore: str = "running"
     sshd: subprocess.Popen[bytes] | None = None
     netconfd: subprocess.Popen[bytes] | None = None
     port: int = 0
@@ -216,7 +218,7 @@ class Theirs:
                 "/usr/sbin/netconfd",
                 f"--module={module}",
                 "--no-startup",
-                "--target=running",
+                f"--target={self.datastore}",
                 f"--ncxserver-sockname={socket_path}",
                 f"--port={self.port}",
                 "--access-control=off",

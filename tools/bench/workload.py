@@ -27,8 +27,8 @@ def names(prefix: str, count: int) -> list[str]:
     return [f"{prefix}{i:04d}" for i in range(count)]
 
 
-def _edit(config: str) -> str:
-    return f"<edit-config><target><running/></target><config {XC}>{config}</config></edit-config>"
+def _edit(config: str, target: str = "running") -> str:
+    return f"<edit-config><target><{target}/></target><config {XC}>{config}</config></edit-config>"
 
 
 def add_image() -> str:
@@ -38,23 +38,27 @@ def add_image() -> str:
     )
 
 
-def create_apps(app_names: list[str]) -> str:
+def create_apps(app_names: list[str], target: str = "running", first_port: int = 1024) -> str:
     body = "".join(
-        app(name, 1024 + index).replace("<app>", '<app xc:operation="create">', 1)
+        app(name, first_port + index).replace("<app>", '<app xc:operation="create">', 1)
         for index, name in enumerate(app_names)
     )
-    return _edit(f'<apps xmlns="{NS}">{body}</apps>')
+    return _edit(f'<apps xmlns="{NS}">{body}</apps>', target)
 
 
-def change_app(name: str, mode: str) -> str:
+def change_app(name: str, mode: str, target: str = "running") -> str:
     # One env value of one app changed: the edit touches one entry of a large list.
     body = f"<app><name>{name}</name><env><name>MODE</name><value>{mode}</value></env></app>"
-    return _edit(f'<apps xmlns="{NS}">{body}</apps>')
+    return _edit(f'<apps xmlns="{NS}">{body}</apps>', target)
 
 
-def delete_apps(app_names: list[str]) -> str:
+def delete_apps(app_names: list[str], target: str = "running") -> str:
     body = "".join(f'<app xc:operation="delete"><name>{name}</name></app>' for name in app_names)
-    return _edit(f'<apps xmlns="{NS}">{body}</apps>')
+    return _edit(f'<apps xmlns="{NS}">{body}</apps>', target)
+
+
+def commit() -> str:
+    return "<commit/>"
 
 
 def get_config() -> str:
