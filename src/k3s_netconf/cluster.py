@@ -115,6 +115,11 @@ class Cluster:
             return known[2]
 
         states = health.joined(cache.apps(), usage, cache.events(), self.resources.events_per_app)
+        if known is not None:
+            # An app whose state is as before keeps the same object: what get rendered of it
+            # is still good, and identity tells so at once.
+            before = known[2]
+            states = {name: _same_or(before.get(name), state) for name, state in states.items()}
         self._app_states = (generation, usage, states)
         return states
 
@@ -142,3 +147,7 @@ class Cluster:
         if self._api_client is None:
             self._api_client = connect(self.settings)
         return self._api_client
+
+
+def _same_or(before: AppState | None, now: AppState) -> AppState:
+    return before if before == now else now
