@@ -40,6 +40,9 @@ class Cluster:
         self._usage: UsagePoller | None = None
         self._subscribers: list[Subscriber] = []
         self._deployment_subscribers: list[DeploymentSubscriber] = []
+        # The last app states worked out, with the cache generation and usage sample they
+        # were worked out from.
+        self._app_states: tuple[int, Usage, dict[str, AppState]] | None = None
 
     def start(self) -> None:
         """Start watching the cluster; without a usable kubeconfig yet, ``watch`` is retried."""
@@ -96,12 +99,29 @@ class Cluster:
             return self._workloads
 
     def app_states(self) -> dict[str, AppState]:
-        """Every app as observed, with its resource use and health."""
-        if self._cache is None:
+        """Every app as observed, with its resource use and health.
+
+        Worked out again only after the watch cache changed or a new usage sample came: every
+        get and every pass of forwarding asks, and callers share the answer, unchanged.
+        """
+        cache = self._cache
+        if cache is None:
             return {}
-        return health.joined(
-            self._cache.apps(), self.usage(), self._cache.events(), self.resources.events_per_app
-        )
+
+        # Read before what they stand for: a change meanwhile only makes the next call redo it.
+        generation, usage = cache.generation, self.usage()
+        known = self._app_states
+        if known is not None and known[0] == generation and known[1] is usage:
+            return known[2]
+
+        states = health.joined(cache.apps(), usage, cache.events(), self.resources.events_per_app)
+        if known is not None:
+            # An app whose state is as before keeps the same object: what get rendered of it
+            # is still good, and identity tells so at once.
+            before = known[2]
+            states = {name: _same_or(before.get(name), state) for name, state in states.items()}
+        self._app_states = (generation, usage, states)
+        return states
 
     def node_state(self) -> NodeState:
         if self._cache is None:
@@ -127,3 +147,7 @@ class Cluster:
         if self._api_client is None:
             self._api_client = connect(self.settings)
         return self._api_client
+
+
+def _same_or(before: AppState | None, now: AppState) -> AppState:
+    return before if before == now else now

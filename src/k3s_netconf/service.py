@@ -248,17 +248,42 @@ class Service:
     def _get(self, session: Session, operation: etree._Element) -> etree._Element:
         _only(operation, {"filter", defaults.PARAMETER})
         mode = defaults.mode_of(operation)
-        tree = defaults.reported(self.schema, self.live.tree(), mode, config_only=False)
         filter_ = _param(operation, "filter")
-        protocol_state = (
+        protocol_state = self._protocol_state(session, filter_)
+        if mode == defaults.BASIC_MODE and _is_subtree(filter_):
+            return self._get_subtree(filter_, protocol_state)
+
+        tree = defaults.reported(self.schema, self.live.tree(), mode, config_only=False)
+        tree.extend(protocol_state)
+        return filtering.filtered(self.schema, tree, filter_)
+
+    def _get_subtree(
+        self, filter_: etree._Element, protocol_state: list[etree._Element]
+    ) -> etree._Element:
+        """A get that a subtree filter selects from, as the basic with-defaults mode reports it.
+
+        The filter copies what it selects, so it reads the live tree that every get shares
+        instead of a copy of its own. A subtree filter picks each top-level node on its own,
+        which lets the protocol's state, built for this get, be filtered apart and joined.
+        """
+        live = self.live.shared()
+        selected = filtering.subtree(live, filter_)
+        if protocol_state:
+            holder = etree.Element(live.tag, nsmap=live.nsmap)
+            holder.extend(protocol_state)
+            selected.extend(list(filtering.subtree(holder, filter_)))
+        return selected
+
+    def _protocol_state(
+        self, session: Session, filter_: etree._Element | None
+    ) -> list[etree._Element]:
+        """The protocol's own state, built only where the get's filter can select it."""
+        builders = (
             (netconfstate.NCM, lambda: self._netconf_state(session)),
             (netconfstate.YANGLIB, lambda: netconfstate.yang_library(self.catalogue)),
             (notifying.NETMOD_NS, self.notifier.streams),
         )
-        for namespace, build in protocol_state:
-            if _may_select(filter_, namespace):
-                tree.append(build())
-        return filtering.filtered(self.schema, tree, filter_)
+        return [build() for namespace, build in builders if _may_select(filter_, namespace)]
 
     def _netconf_state(self, session: Session) -> etree._Element:
         with self._locks_guard:
@@ -553,6 +578,10 @@ def _may_select(filter_: etree._Element | None, namespace: str) -> bool:
     # A filter element in no namespace matches every namespace (RFC 6241 6.2.2).
     tops = (child for child in filter_ if isinstance(child.tag, str))
     return any(etree.QName(child).namespace in (namespace, None) for child in tops)
+
+
+def _is_subtree(filter_: etree._Element | None) -> bool:
+    return filter_ is not None and filter_.get("type", "subtree") == "subtree"
 
 
 def _param(operation: etree._Element, name: str) -> etree._Element | None:

@@ -10,6 +10,8 @@ filter element in no namespace matches any namespace; its attributes must match 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lxml import etree
 
 from k3s_netconf import errors
@@ -40,68 +42,92 @@ def filtered(
 def subtree(data: etree._Element, filter_: etree._Element) -> etree._Element:
     """A new element like ``data`` that holds only what ``filter_``'s children select."""
     selection = Selection(data)
-    _pick_children(data, _elements(filter_), selection)
+    _pick_children(data, tuple(_read(child) for child in _elements(filter_)), selection)
     return selection.built()
 
 
+@dataclass(frozen=True)
+class _Selector:
+    """A filter element as read once, since it is held against every entry of a list."""
+
+    # The tag to look for among the data's children: "{*}name" for an element in no
+    # namespace, which matches that name in any namespace.
+    tag: str
+    attributes: tuple[tuple[str, str], ...]
+    # The value a content match node asks for; None for the other kinds.
+    value: str | None
+    matches: tuple[_Selector, ...]
+    others: tuple[_Selector, ...]
+
+    @property
+    def leaf(self) -> bool:
+        return not self.matches and not self.others
+
+
+def _read(element: etree._Element) -> _Selector:
+    children = [_read(child) for child in _elements(element)]
+    text = (element.text or "").strip()
+    q = etree.QName(element)
+    return _Selector(
+        tag=element.tag if q.namespace is not None else f"{{*}}{q.localname}",
+        attributes=tuple(element.attrib.items()),
+        value=text if not children and text else None,
+        matches=tuple(c for c in children if c.value is not None),
+        others=tuple(c for c in children if c.value is None),
+    )
+
+
 def _pick_children(
-    data: etree._Element, selectors: list[etree._Element], selection: Selection
+    data: etree._Element, selectors: tuple[_Selector, ...], selection: Selection
 ) -> bool:
     # Several selectors may name the same node (a list, each picking other entries): the
     # result holds what any of them selects.
     picked = False
-    for child in data:
-        if not isinstance(child.tag, str):
-            continue
-        for selector in selectors:
-            if _same_node(child, selector) and _pick(child, selector, selection):
+    for selector in selectors:
+        for child in _named(data, selector):
+            if _pick(child, selector, selection):
                 picked = True
     return picked
 
 
-def _pick(data: etree._Element, selector: etree._Element, selection: Selection) -> bool:
+def _pick(data: etree._Element, selector: _Selector, selection: Selection) -> bool:
     """Whether ``selector`` selects anything of ``data``, which it names; keeps what it does."""
-    children = _elements(selector)
-    if not children:
-        if _is_content_match(selector) and _value(data) != _value(selector):
+    if selector.leaf:
+        if selector.value is not None and _value(data) != selector.value:
             return False
         selection.keep(data)
         return True
 
-    matches = [f for f in children if _is_content_match(f)]
-    matched = [d for d in data if any(_matches(d, m) for m in matches)]
-    if any(not any(_matches(d, m) for d in matched) for m in matches):
-        return False
+    # Every content match must hold, each by a child of its own name and value.
+    matched: list[etree._Element] = []
+    for match in selector.matches:
+        found = [d for d in _named(data, match) if _value(d) == match.value]
+        if not found:
+            return False
+        matched.extend(found)
 
-    others = [f for f in children if not _is_content_match(f)]
-    if not others:
+    if not selector.others:
         selection.keep(data)
         return True
 
     for element in matched:
         selection.keep(element)
     # With content matches that hold, the entry is kept even when the rest selects nothing.
-    return _pick_children(data, others, selection) or bool(matched)
+    return _pick_children(data, selector.others, selection) or bool(matched)
+
+
+def _named(data: etree._Element, selector: _Selector) -> list[etree._Element]:
+    """The children of ``data`` that ``selector`` names, its attributes included."""
+    # Attribute match (RFC 6241 6.2.3): each attribute of the filter must be on the data.
+    return [
+        child
+        for child in data.iterchildren(selector.tag)
+        if all(child.get(name) == value for name, value in selector.attributes)
+    ]
 
 
 def _elements(element: etree._Element) -> list[etree._Element]:
     return [c for c in element if isinstance(c.tag, str)]
-
-
-def _is_content_match(element: etree._Element) -> bool:
-    return not _elements(element) and bool(element.text and element.text.strip())
-
-
-def _matches(data: etree._Element, match: etree._Element) -> bool:
-    return isinstance(data.tag, str) and _same_node(data, match) and _value(data) == _value(match)
-
-
-def _same_node(data: etree._Element, selector: etree._Element) -> bool:
-    d, s = etree.QName(data), etree.QName(selector)
-    if d.localname != s.localname or s.namespace not in (None, d.namespace):
-        return False
-    # Attribute match (RFC 6241 6.2.3): each attribute of the filter must be on the data.
-    return all(data.get(name) == value for name, value in selector.attrib.items())
 
 
 def _value(element: etree._Element) -> str:

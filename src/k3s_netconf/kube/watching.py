@@ -109,6 +109,10 @@ class WatchCache:
         self._open: set[Any] = set()
         self._subscribers: list[Subscriber] = []
         self._deployment_subscribers: list[DeploymentSubscriber] = []
+        # Counts the changes of what the cache holds, not of what the server sent (a Node's
+        # heartbeat, an Event about a ReplicaSet): who derives state from the cache may keep
+        # what it derived for as long as the count stays.
+        self.generation = 0
 
         self._pods = _Kind(
             "Pods",
@@ -236,6 +240,8 @@ class WatchCache:
         with self._changed:
             previous, was_synced, was_failing = kind.items, kind.synced, kind.failing
             kind.items, kind.synced, kind.failing = items, True, False
+            if items != previous:
+                self.generation += 1
 
         if was_failing:
             logger.info("Watching the %s at %s again.", kind.title, self._server)
@@ -284,6 +290,8 @@ class WatchCache:
             previous = kind.items.pop(name, None)
             if current is not None:
                 kind.items[name] = current
+            if current != previous:
+                self.generation += 1
 
         if kind.on_change is not None:
             kind.on_change(previous, current)
