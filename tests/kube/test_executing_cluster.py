@@ -71,11 +71,12 @@ def test_an_app_the_api_server_refuses_leaves_none_of_the_commits_deployments_be
     kept_version = workloads.get_manifest("kept")["metadata"]["resourceVersion"]
 
     # The model would refuse a port name without a letter; built directly, it reaches the API
-    # server's validation. It sits in the middle, so that apps before and after it are sent.
-    added = [idle(busybox_image, f"added-{i:02d}") for i in range(MANY)]
+    # server's validation. It comes first, so that the apps after it are in flight when it
+    # fails: they succeed, and must be undone all the same.
     refused = idle(busybox_image, "refused-one", ports=(Port("1234", 8080),))
-    new_apps = [*added[: MANY // 2], refused, *added[MANY // 2 :]]
-    new = config(kept, dataclasses.replace(changed, env=(("MODE", "after"),)), *new_apps)
+    added = [idle(busybox_image, f"added-{i:02d}") for i in range(MANY)]
+    new_apps = [refused, *added]
+    new = config(refused, kept, dataclasses.replace(changed, env=(("MODE", "after"),)), *added)
 
     with pytest.raises(errors.InvalidValue) as caught:
         commit(workloads, old, new)

@@ -22,13 +22,12 @@ from k3s_netconf import errors
 from k3s_netconf.desired import App
 from k3s_netconf.kube import failures, manifests
 from k3s_netconf.kube.connection import read_body, server_address
-from k3s_netconf.kube.endpoints import Endpoints
+from k3s_netconf.kube.endpoints import APPLY_PATCH, Endpoints
 from k3s_netconf.kube.paths import app_path
 from k3s_netconf.settings import KubernetesSettings
 
 logger = logging.getLogger(__name__)
 
-APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/strategic-merge-patch+json"
 
 # Field manager of the restart annotation: a manager apart from the one that applies the
