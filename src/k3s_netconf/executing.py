@@ -159,7 +159,13 @@ class Executor:
             return outcomes
 
         paired = list(zip(actions, outcomes, strict=True))
-        lingering = workloads.wait_until_no_pods([a.name for a, o in paired if o is None])
+        deleted = [action.name for action, outcome in paired if outcome is None]
+        try:
+            lingering: Mapping[str, Exception] = workloads.wait_until_no_pods(deleted)
+        except Exception as e:  # noqa: BLE001 - it becomes the outcome of a step
+            # Whether the Pods went is unknown: the first app waited for fails, as it would
+            # have one app at a time, and the others are undone with the rest of the commit.
+            lingering = {deleted[0]: e}
         return [lingering.get(action.name, outcome) for action, outcome in paired]
 
     def _import_image(self, action: ImportImage) -> None:
