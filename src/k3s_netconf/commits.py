@@ -65,6 +65,7 @@ class Commits:
             self.forwarder,
             settings.images.folder,
             self._image_result,
+            settings.kubernetes.concurrent_requests,
         )
         self._commit_lock = threading.Lock()
         self._image_lock = threading.Lock()

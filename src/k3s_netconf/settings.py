@@ -68,6 +68,16 @@ class KubernetesSettings:
     delete_timeout: float = 60.0
     # Seconds one API request may take.
     request_timeout: float = 10.0
+    # Requests a commit keeps in flight at once when it applies or deletes many apps. The API
+    # server shares the device's cores with the daemon: on two cores 4 was the fastest, and
+    # more only added contention. 1 sends them one after another.
+    concurrent_requests: int = 4
+
+    def __post_init__(self) -> None:
+        if self.concurrent_requests < 1:
+            raise SettingsError(
+                f"kubernetes.concurrent_requests must be at least 1, not {self.concurrent_requests}"
+            )
 
 
 @dataclass(frozen=True)

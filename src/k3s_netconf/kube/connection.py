@@ -23,6 +23,12 @@ K3S_KUBECONFIG = Path("/etc/rancher/k3s/k3s.yaml")
 # lines) while the API server is down.
 RETRIES = urllib3.Retry(total=1, connect=0)
 
+# Connections the client keeps besides those of a commit: each watch (Pods, Deployments,
+# Events, the Node) holds one while it runs, and the usage poller and the sessions' restarts
+# and log reads need a few more. A pool smaller than what is in flight makes urllib3 warn and
+# close the connections it cannot keep, so the next request pays a new TLS handshake.
+OTHER_CONNECTIONS = 8
+
 
 def kubeconfig_path(settings: KubernetesSettings) -> str | None:
     """The kubeconfig to read; None leaves the choice to the client (KUBECONFIG, ~/.kube)."""
@@ -38,6 +44,7 @@ def connect(settings: KubernetesSettings) -> client.ApiClient:
     path = kubeconfig_path(settings)
     configuration = client.Configuration()
     configuration.retries = RETRIES
+    configuration.connection_pool_maxsize = settings.concurrent_requests + OTHER_CONNECTIONS
 
     try:
         # persist_config=False: refreshed credentials are never written back to K3s's file.

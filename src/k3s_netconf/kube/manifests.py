@@ -11,6 +11,7 @@ them, and a forced apply puts them back if someone else changed them.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from k3s_netconf.desired import App, Port, Probe, Resources, Volume
@@ -41,6 +42,13 @@ def labels(app_name: str) -> dict[str, str]:
 def app_selector(app_name: str) -> str:
     """A label selector for the objects (Pods above all) of one app."""
     return f"{OWNED_SELECTOR},{NAME_LABEL}={app_name}"
+
+
+def apps_selector(app_names: Collection[str]) -> str:
+    """A label selector for the objects of any of these apps."""
+    if len(app_names) == 1:
+        return app_selector(next(iter(app_names)))
+    return f"{OWNED_SELECTOR},{NAME_LABEL} in ({','.join(sorted(app_names))})"
 
 
 def namespace_manifest(name: str) -> Manifest:

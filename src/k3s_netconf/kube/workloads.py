@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,13 +22,12 @@ from k3s_netconf import errors
 from k3s_netconf.desired import App
 from k3s_netconf.kube import failures, manifests
 from k3s_netconf.kube.connection import read_body, server_address
-from k3s_netconf.kube.endpoints import Endpoints
+from k3s_netconf.kube.endpoints import APPLY_PATCH, Endpoints
 from k3s_netconf.kube.paths import app_path
 from k3s_netconf.settings import KubernetesSettings
 
 logger = logging.getLogger(__name__)
 
-APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/strategic-merge-patch+json"
 
 # Field manager of the restart annotation: a manager apart from the one that applies the
@@ -40,6 +39,11 @@ LOG_LIMIT_BYTES = 1024 * 1024
 
 # How often ``delete`` looks for remaining Pods while it waits for them to go.
 DELETE_POLL_SECONDS = 0.25
+
+# Apps named in one label selector while waiting for Pods to go: names are DNS labels of up
+# to 63 characters, so a list's URL stays within a few kilobytes however many apps a commit
+# deletes.
+SELECTOR_APPS = 100
 
 
 class Workloads:
@@ -87,6 +91,13 @@ class Workloads:
 
     def delete(self, name: str) -> None:
         """Delete the app's Deployment, then wait until its last Pod is gone."""
+        self.delete_deployment(name)
+        lingering = self.wait_until_no_pods([name])
+        if lingering:
+            raise lingering[name]
+
+    def delete_deployment(self, name: str) -> None:
+        """Delete the app's Deployment; its Pods go afterwards (``wait_until_no_pods``)."""
         deleted = self._json(
             f"deleting the Deployment {name!r}",
             self._api.delete_deployment,
@@ -98,9 +109,28 @@ class Workloads:
         if deleted is not None:
             logger.info("Deleted the Deployment %r.", name)
 
+    def wait_until_no_pods(self, apps: Collection[str]) -> dict[str, errors.OperationFailed]:
+        """Wait until no Pod of these apps is left; the error of each app whose Pods stayed.
+
+        Every poll lists the Pods of all the apps at once, so that deleting many apps costs a
+        few lists per poll rather than one per app.
+        """
         started = time.monotonic()
-        self._wait_until_no_pods(name)
-        logger.debug("The Pods of app %r were gone after %.1f s.", name, time.monotonic() - started)
+        deadline = started + self._settings.delete_timeout
+        waiting = set(apps)
+        while True:
+            remaining = self._pods_of_apps(waiting)
+            waiting = set(remaining)
+            if not waiting:
+                logger.debug(
+                    "The Pods of %d app(s) were gone after %.1f s.",
+                    len(apps),
+                    time.monotonic() - started,
+                )
+                return {}
+            if time.monotonic() >= deadline:
+                return {app: self._pods_stayed(app, pods) for app, pods in remaining.items()}
+            time.sleep(DELETE_POLL_SECONDS)
 
     def restart(self, name: str) -> None:
         """Replace the app's Pods with new ones, as ``kubectl rollout restart`` does."""
@@ -170,19 +200,33 @@ class Workloads:
         )
         return found
 
-    def _wait_until_no_pods(self, name: str) -> None:
-        deadline = time.monotonic() + self._settings.delete_timeout
-        while True:
-            remaining = self._pods_of(name)
-            if not remaining:
-                return
-            if time.monotonic() >= deadline:
-                names = ", ".join(sorted(p["metadata"]["name"] for p in remaining))
-                raise errors.OperationFailed(
-                    f"the Pods of app {name!r} did not stop within "
-                    f"{self._settings.delete_timeout:g} s: {names}"
-                )
-            time.sleep(DELETE_POLL_SECONDS)
+    def _pods_stayed(self, app: str, pods: list[str]) -> errors.OperationFailed:
+        return errors.OperationFailed(
+            f"the Pods of app {app!r} did not stop within "
+            f"{self._settings.delete_timeout:g} s: {', '.join(sorted(pods))}"
+        )
+
+    def _pods_of_apps(self, apps: Collection[str]) -> dict[str, list[str]]:
+        """The names of the Pods left of each app that has any."""
+        found: dict[str, list[str]] = {}
+        ordered = sorted(apps)
+        for start in range(0, len(ordered), SELECTOR_APPS):
+            chunk = ordered[start : start + SELECTOR_APPS]
+            doing = (
+                f"listing the Pods of app {chunk[0]!r}"
+                if len(chunk) == 1
+                else f"listing the Pods of {len(chunk)} apps"
+            )
+            listed = self._json(
+                doing,
+                self._api.list_pods,
+                self.namespace,
+                label_selector=manifests.apps_selector(chunk),
+            )
+            for pod in (listed or {}).get("items", []):
+                app = pod["metadata"].get("labels", {}).get(manifests.NAME_LABEL)
+                found.setdefault(app, []).append(pod["metadata"]["name"])
+        return found
 
     def _pods_of(self, app: str) -> list[dict[str, Any]]:
         listed = self._json(
