@@ -19,6 +19,7 @@ NOT_FOUND = 404
 CONFLICT = 409
 GONE = 410
 TOO_LARGE = 413
+SERVER_ERROR = 500
 
 
 # What the client raises: an answer outside 2xx, or no answer at all.
@@ -114,6 +115,11 @@ def is_not_found(e: Exception) -> bool:
 
 def is_gone(e: Exception) -> bool:
     return isinstance(e, ApiException) and e.status == GONE
+
+
+def is_server_failure(e: BaseException | None) -> bool:
+    """The API server answered that it failed (HTTP 5xx), as a busy one does for a while."""
+    return isinstance(e, ApiException) and (e.status or 0) >= SERVER_ERROR
 
 
 def _is_timeout(e: BaseException) -> bool:

@@ -119,7 +119,16 @@ class Workloads:
         deadline = started + self._settings.delete_timeout
         waiting = set(apps)
         while True:
-            remaining = self._pods_of_apps(waiting)
+            try:
+                remaining = self._pods_of_apps(waiting)
+            except errors.NetconfError as e:
+                # An API server busy with the deletions may fail a list for a moment (HTTP 504
+                # "Too large resource version"): that says nothing of the Pods, so ask again.
+                if not failures.is_server_failure(e.__cause__) or time.monotonic() >= deadline:
+                    raise
+                logger.debug("Listing the Pods of deleted apps failed (%s); asking again.", e)
+                time.sleep(DELETE_POLL_SECONDS)
+                continue
             waiting = set(remaining)
             if not waiting:
                 logger.debug(
