@@ -2,8 +2,9 @@
 
 The daemon reaches the API server only through the Kubernetes client's REST object, so
 wrapping its ``request`` counts every call, watches included, without changing the daemon.
-Each line is ``METHOD URL SECONDS THREAD``; for a watch the seconds cover only the response
-headers. The thread tells a request an rpc made from one a background loop made meanwhile.
+Each line is ``METHOD URL START SECONDS THREAD`` (START on the daemon's monotonic clock); for
+a watch the seconds cover only the response headers. The thread tells a request an rpc made
+from one a background loop made meanwhile; the start, requests sent at once apart.
 
     python counted_daemon.py CALLS_FILE k3s-netconfd-arguments...
 """
@@ -24,13 +25,14 @@ def _install(path: str) -> None:
     original = rest.RESTClientObject.request
 
     def request(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
+        start = time.monotonic()
         try:
             return original(self, method, url, *args, **kwargs)
         finally:
             with lock:
                 thread = threading.current_thread().name
-                log.write(f"{method} {url} {time.perf_counter() - start:.6f} {thread}\n")
+                seconds = time.monotonic() - start
+                log.write(f"{method} {url} {start:.6f} {seconds:.6f} {thread}\n")
 
     rest.RESTClientObject.request = request  # type: ignore[method-assign]
 

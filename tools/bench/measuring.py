@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import workload as w
 from client import NetconfFailure, Session, Target, timed_session
 
-Calls = Callable[[], tuple[int, float]]  # (API calls so far, seconds spent in them so far)
+# (API calls so far, seconds so far during which at least one of them was under way)
+Calls = Callable[[], tuple[int, float]]
 
 
 def no_calls() -> tuple[int, float]:

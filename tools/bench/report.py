@@ -72,7 +72,7 @@ def _print_api(ours: Bench, our_server: Ours) -> None:
         api_ms = sum(figure.api_seconds) / len(figure.api_seconds) * 1000
         print(
             f"  {name}: {figure.calls_per_run():.1f} calls per operation, "
-            f"{api_ms:.1f} ms in them; outside the API server p50 {_ms(own[len(own) // 2])} ms"
+            f"{api_ms:.1f} ms waiting on them; outside the API server p50 {_ms(own[len(own) // 2])} ms"
         )
     background = Counter(
         call.thread.split(" ")[0].rstrip("-")

@@ -45,6 +45,17 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def waited_seconds(calls: list[ApiCall]) -> float:
+    """How long at least one of the requests was under way: requests sent at once overlap."""
+    total, end = 0.0, float("-inf")
+    for call in sorted(calls, key=lambda c: c.start):
+        finish = call.start + call.seconds
+        if finish > end:
+            total += finish - max(call.start, end)
+            end = finish
+    return total
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         os.kill(process.pid, signal.SIGTERM)
@@ -59,6 +70,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 class ApiCall:
     method: str
     url: str
+    start: float
     seconds: float
     thread: str
 
