@@ -125,8 +125,8 @@ class Ours:
             return []
         lines = self.calls_file.read_text().splitlines()
         return [
-            ApiCall(m, u, float(s), thread)
-            for m, u, s, thread in (line.split(" ", 3) for line in lines)
+            ApiCall(method, url, float(start), float(seconds), thread)
+            for method, url, start, seconds, thread in (line.split(" ", 4) for line in lines)
         ]
 
     def stop(self) -> None:
