@@ -17,6 +17,7 @@ from pathlib import Path
 
 from yangson import DataModel
 from yangson import schemanode as sn
+from yangson.statement import Statement
 
 # Re-exported: the layers that read the schema name the namespace through it.
 from k3s_netconf.paths import APPS_NS as APPS_NS  # noqa: PLC0414 - an explicit re-export
@@ -77,6 +78,11 @@ class Schema:
         self.module_of_namespace = {m.namespace: m.name for m in self.modules}
         self.root = Node("", "", "container", True, self.datamodel.schema)
         _index_children(self.root, self.datamodel.schema, self._namespace_of, ())
+
+    def statements(self) -> dict[tuple[str, str], Statement]:
+        """Each module's and submodule's parsed statement, by (name, revision)."""
+        modules = self.datamodel.schema_data.modules
+        return {(name, revision): data.statement for (name, revision), data in modules.items()}
 
     def _namespace_of(self, module: str) -> str:
         return next(m.namespace for m in self.modules if m.name == module)
