@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -58,10 +59,17 @@ class YangFile:
         return self.path.read_text()
 
 
+# (name, revision) -> the module's or submodule's statement, as a data model already parsed it.
+Parsed = Mapping[tuple[str, str], Statement]
+
+
 class Catalogue:
-    def __init__(self, folder: Path, capabilities: list[str]) -> None:
+    def __init__(self, folder: Path, capabilities: list[str], known: Parsed | None = None) -> None:
         advertised = _advertised(capabilities)
-        parsed = [_read(path, path.parent == folder) for path in _yang_files(folder)]
+        # Parsing a file again costs more than the rest of the catalogue: the daemon's start
+        # hands over what its data model parsed, and only other files are read here.
+        known = known or {}
+        parsed = [_read(path, path.parent == folder, known) for path in _yang_files(folder)]
         modules = [
             _with_features(f, advertised[(f.name, f.revision)])
             for f in parsed
@@ -106,12 +114,12 @@ def _yang_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.yang")) + sorted(folder.glob("ietf/*.yang"))
 
 
-def _read(path: Path, in_model_folder: bool) -> YangFile:
+def _read(path: Path, in_model_folder: bool, known: Parsed) -> YangFile:
     match = _FILE_NAME.match(path.name)
     if match is None:
         raise ValueError(f"the YANG file {path.name!r} is not named NAME@REVISION.yang")
 
-    statement = ModuleParser(path.read_text(), match["name"], match["revision"]).parse()
+    statement = known.get((match["name"], match["revision"])) or _parse(path, match)
     if statement.keyword == "submodule":
         parent = statement.find1("belongs-to", required=True).argument
         return YangFile(match["name"], match["revision"], "", path, belongs_to=parent)
@@ -124,6 +132,10 @@ def _read(path: Path, in_model_folder: bool) -> YangFile:
         path,
         implemented=in_model_folder or _defines_reachable(statement),
     )
+
+
+def _parse(path: Path, match: re.Match[str]) -> Statement:
+    return ModuleParser(path.read_text(), match["name"], match["revision"]).parse()
 
 
 def _defines_reachable(statement: Statement) -> bool:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from yangson import DataModel
 from yangson import schemanode as sn
+from yangson.statement import Statement
 
 # Re-exported: the layers that read the schema name the namespace through it.
 from k3s_netconf.paths import APPS_NS as APPS_NS  # noqa: PLC0414 - an explicit re-export
@@ -90,6 +91,11 @@ class Schema:
         loadable = {m.name for m in _loadable(self.modules)}
         implemented = [m.name for m in self.implemented if m.name in loadable]
         return Checker([self.folder, self.folder / "ietf"], implemented)
+
+    def statements(self) -> dict[tuple[str, str], Statement]:
+        """Each module's and submodule's parsed statement, by (name, revision)."""
+        modules = self.datamodel.schema_data.modules
+        return {(name, revision): data.statement for (name, revision), data in modules.items()}
 
     def _namespace_of(self, module: str) -> str:
         return next(m.namespace for m in self.modules if m.name == module)

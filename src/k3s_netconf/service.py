@@ -84,7 +84,7 @@ class Service:
             self.commits, self.running, reverted=self._follow_running
         )
         # The library lists what the hello names, so it is made from the same list.
-        self.catalogue = Catalogue(self.schema.folder, self._offered())
+        self.catalogue = Catalogue(self.schema.folder, self._offered(), self.schema.statements())
         self.notifier = notifying.Notifier()
         # Session-id -> user name, for the notifications that say who changed running.
         self._users: dict[int, str] = {}

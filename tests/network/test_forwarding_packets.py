@@ -14,6 +14,7 @@ import pytest
 
 from k3s_netconf import errors
 from k3s_netconf.desired import Forward
+from k3s_netconf.network import links
 from k3s_netconf.network.forwarding import Forwarder
 from k3s_netconf.observed import AppState, PodState
 from k3s_netconf.settings import NetworkSettings
@@ -210,7 +211,7 @@ def test_tables_of_others_in_the_namespace_are_left_as_they_were(
 
 def test_check_only_settings_report_the_missing_veth_and_create_nothing(lab: Lab, pods: Pods):
     forwarder = Forwarder(settings(lab, create_missing=False), pods, current=lambda: True)
-    forwarder.install(())
+    forwarder.install((TCP,))
 
     problems = forwarder.state().problems
     assert f"the veth 'fib1veth' is missing in network namespace {lab.management!r}" in problems
@@ -229,6 +230,26 @@ def test_links_made_by_someone_else_pass_the_check(lab: Lab, pods: Pods):
 
     assert forwarder.state().problems == ()
     assert lab.ask("tcp", 8080, "theirs") == "pod1:theirs"
+
+
+def test_without_rules_the_links_are_surveyed_only_once_a_rule_comes(lab: Lab, pods: Pods):
+    lab.connect()
+    lab.add_pod("pod1", "172.31.242.10")
+    pods.run("echo-1", "172.31.242.10")
+    forwarder = Forwarder(settings(lab, create_missing=False), pods, current=lambda: True)
+
+    forwarder.install(())
+    assert forwarder.state().problems == (links.UNSURVEYED,)
+    assert forwarder.state().management_address is None
+
+    forwarder.install((TCP,))
+    assert forwarder.state().problems == ()
+    assert forwarder.state().management_address == MANAGEMENT_ADDRESS
+    assert lab.ask("tcp", 8080, "surveyed") == "pod1:surveyed"
+
+    forwarder.install(())
+    assert forwarder.state().problems == (links.UNSURVEYED,)
+    assert "k3s_netconf" not in lab.nft("list", "tables")
 
 
 def test_without_the_namespace_a_table_with_rules_fails_clearly_and_none_succeeds(

@@ -3,10 +3,10 @@
 A commit hands the rules over with ``install``, which replaces the table at once and fails
 the commit when it cannot. Between commits a thread keeps the table following the Pods: woken
 by the watch cache when a Pod changes (and every few seconds regardless), it surveys the
-links, renders the table from the rules and the Pods' current addresses, and replaces it only
-when the rendered text differs from what it installed last. It follows only while the watch
-cache is current, so a restart of the API server or of the daemon never empties a table
-that still points at running Pods.
+links (while there are rules or links to complete), renders the table from the rules and the
+Pods' current addresses, and replaces it only when the rendered text differs from what it
+installed last. It follows only while the watch cache is current, so a restart of the API
+server or of the daemon never empties a table that still points at running Pods.
 
 The table outlives the daemon on purpose: forwarding keeps working while the daemon
 restarts, and the first pass after it starts renders the table anew.
@@ -141,16 +141,24 @@ class Forwarder:
 
     def _survey(self) -> None:
         self._surveyed_at = time.monotonic()
-        seen = links.survey(self.settings)
+        if not (self._forwards or self.settings.create_missing):
+            self._report(links.unsurveyed(self.settings))
+            return
+
+        # Imported at the first survey: see the netlink module for what pyroute2 costs.
+        from k3s_netconf.network import netlink
+
+        seen = netlink.survey(self.settings)
         if self.settings.create_missing:
             try:
-                seen = links.complete(self.settings, seen)
-            except links.CreateFailed as e:
+                seen = netlink.complete(self.settings, seen)
+            except netlink.CreateFailed as e:
                 logger.warning("Could not create the missing links: %s", e)
         self._report(links.check(self.settings, seen))
 
     def _report(self, check: links.Check) -> None:
-        new = [p for p in check.problems if p not in self._check.problems]
+        # Not surveying is no fault of the links: only what a survey found is worth a warning.
+        new = [p for p in check.problems if p not in self._check.problems + (links.UNSURVEYED,)]
         for problem in new:
             logger.warning("Port forwarding: %s.", problem)
         if self._check.problems and not check.problems:

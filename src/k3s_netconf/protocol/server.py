@@ -20,7 +20,7 @@ from lxml import etree
 from netconf.server import NetconfSSHServer
 from sshutil.server import SSHServerSocket
 
-from k3s_netconf import logs, monitoring
+from k3s_netconf import logs, memory, monitoring
 from k3s_netconf.protocol import auth, counting, hostkeys, messages, replies
 from k3s_netconf.protocol.sessions import Session
 from k3s_netconf.settings import Settings
@@ -59,6 +59,8 @@ class Server(NetconfSSHServer):  # type: ignore[misc]
         self._registry_lock = threading.Lock()
         self._sessions: dict[int, Session] = {}
         self.tally = counting.ServerTally()
+        self.trimmer = memory.Trimmer()
+        self.trimmer.start()
 
         # The package's constructor is not called: it binds every address of the host whatever
         # the settings say and looks for host keys under /etc/ssh.
@@ -113,6 +115,7 @@ class Server(NetconfSSHServer):  # type: ignore[misc]
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self.close_wsocket.close()
+        self.trimmer.stop()
 
     # The registry of live sessions
 

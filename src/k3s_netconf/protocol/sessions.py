@@ -169,6 +169,7 @@ class Session(NetconfServerSession):  # type: ignore[misc]
     def _serve(self) -> None:
         while not self._closing:
             self._reader_handle_message(self.pkt_stream.receive_pdu(self.new_framing))
+            self.server.trimmer.ask()
 
     def _timeout_reason(self) -> str:
         if self.session_open:
