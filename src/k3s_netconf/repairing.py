@@ -1,9 +1,10 @@
 """Putting back the Deployments of apps that someone deleted or edited by hand.
 
 The watch cache tells of every change to the spec of an owned Deployment. Most are the
-plugin's own applies; a repair therefore reads the Deployment afresh once no commit runs, and
-applies the app from running again only when its replicas or images differ from what running
-wants, or when it is gone. Repairs run on a thread of their own, because the watch thread that
+plugin's own applies, which show what running wants and need nothing more. Any other change
+is read afresh once no commit runs (the news may predate the commit that made it right), and
+the app is applied from running again only when its replicas or images still differ from
+what running wants, or when it is gone. Repairs run on a thread of their own, because the watch thread that
 tells of a change must not wait for a commit.
 """
 
@@ -33,7 +34,8 @@ class Repairs:
         self._running = running
         self._workloads = workloads
         self._commit_lock = commit_lock
-        self._pending: queue.Queue[str] = queue.Queue()
+        # The app, and its Deployment as the watch last told of it (None: deleted).
+        self._pending: queue.Queue[tuple[str, states.Deployment | None]] = queue.Queue()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -52,27 +54,33 @@ class Repairs:
         """A watch thread's news: check that Deployment soon."""
         changed = current or previous
         if changed is not None:
-            self._pending.put(changed.name)
+            self._pending.put((changed.name, current))
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                name = self._pending.get(timeout=IDLE_SECONDS)
+                name, seen = self._pending.get(timeout=IDLE_SECONDS)
             except queue.Empty:
                 continue
             try:
-                self.repair(name)
+                self.repair(name, seen)
             except errors.NetconfError as e:
                 # The watch tells again when the API server is back and the cache lists anew.
                 logger.warning("Could not check the Deployment of app %r: %s", name, e.message)
 
-    def repair(self, name: str) -> None:
-        """Apply ``name`` from running again if its Deployment differs in replicas or images."""
+    def repair(self, name: str, seen: states.Deployment | None = None) -> None:
+        """Apply ``name`` from running again if its Deployment differs in replicas or images.
+
+        ``seen`` is the Deployment as the watch told of it: when it is what running wants, as
+        after the plugin's own apply, the API server is not asked.
+        """
         with self._commit_lock:
             app = self._running.config.apps.get(name)
             if app is None:
                 return
             workloads = self._workloads()
+            if seen is not None and not _drift(_wanted(app, workloads.namespace), seen):
+                return
             drift = differences(app, workloads.namespace, workloads.get_manifest(name))
             if not drift:
                 return
@@ -90,9 +98,14 @@ def differences(app: desired.App, namespace: str, found: dict[str, Any] | None) 
     """How the Deployment found differs from the app's in replicas and images; "" if not."""
     if found is None:
         return "it was deleted"
+    return _drift(_wanted(app, namespace), states.deployment(found))
 
-    wanted = states.deployment(manifests.deployment(app, namespace))
-    seen = states.deployment(found)
+
+def _wanted(app: desired.App, namespace: str) -> states.Deployment:
+    return states.deployment(manifests.deployment(app, namespace))
+
+
+def _drift(wanted: states.Deployment, seen: states.Deployment) -> str:
     drift = []
     if seen.desired != wanted.desired:
         drift.append(f"replicas {seen.desired!r} instead of {wanted.desired!r}")
