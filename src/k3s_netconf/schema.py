@@ -75,6 +75,10 @@ class Node:
     def tag(self) -> str:
         return f"{{{self.namespace}}}{self.name}"
 
+    @cached_property
+    def key_tags(self) -> tuple[str, ...]:
+        return tuple(f"{{{self.namespace}}}{key}" for key in self.keys)
+
     @property
     def is_leafy(self) -> bool:
         return self.kind in ("leaf", "leaf-list")

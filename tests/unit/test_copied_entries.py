@@ -56,7 +56,7 @@ def walked(running: Datastore, edit: etree._Element):
         )
     except errors.NetconfError as e:
         return (e.tag, e.path, e.message)
-    return etree.tostring(candidate.tree, method="c14n"), candidate.config
+    return etree.tostring(candidate.tree), candidate.config  # byte for byte, not only c14n
 
 
 def made(running: Datastore, edit: etree._Element):
@@ -64,7 +64,7 @@ def made(running: Datastore, edit: etree._Element):
         candidate = running.edited(edit, "merge")
     except errors.NetconfError as e:
         return (e.tag, e.path, e.message)
-    return etree.tostring(candidate.tree, method="c14n"), candidate.config
+    return etree.tostring(candidate.tree), candidate.config  # byte for byte, not only c14n
 
 
 VALID = {
@@ -74,11 +74,6 @@ VALID = {
         "    <args>-c</args>\n    <args> sleep 1 </args>\n"
         "    <env>\n      <value>1</value>\n      <name>A</name>\n    </env>\n"
         "    <name>\n fresh\n</name>\n  </app>\n</apps>"
-    ),
-    "prefixed": (
-        f'<k:apps xmlns:k="{KA}"><k:app><k:name>fresh</k:name><k:image>{BUSYBOX}</k:image>'
-        "<k:port><k:name>http</k:name><k:container-port>80</k:container-port></k:port>"
-        "</k:app></k:apps>"
     ),
     "empty containers": new_app(
         f"<image>{BUSYBOX}</image><resources/>"
@@ -95,8 +90,13 @@ VALID = {
     + "</apps>",
 }
 
-# Entries the copy refuses or libyang refuses, so that the walk decides.
+# Entries the copy declines or libyang refuses, so that the walk decides.
 WALKED = {
+    "prefixed": (
+        f'<k:apps xmlns:k="{KA}"><k:app><k:name>fresh</k:name><k:image>{BUSYBOX}</k:image>'
+        "<k:port><k:name>http</k:name><k:container-port>80</k:container-port></k:port>"
+        "</k:app></k:apps>"
+    ),
     "a leaf given twice": new_app(
         f"<image>{BUSYBOX}</image><replicas>1</replicas><replicas>2</replicas>"
     ),

@@ -10,6 +10,7 @@ and the validation after it, succeed.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -234,14 +235,13 @@ class _Editor:
                 path=where,
             )
 
-        if existing is None and self.copy_new_entries:
-            fresh = self._new_child(target, node)
-            if _copy_children(fresh, edit, node):
-                entries[tuple(keys.values())] = fresh
-                self.edited.entries.add(fresh)
-                self.edited.copied = True
-                return
-            target.remove(fresh)
+        copied = _copied_entry(edit, node) if existing is None and self.copy_new_entries else None
+        if copied is not None:
+            target.append(copied)
+            entries[tuple(keys.values())] = copied
+            self.edited.entries.add(copied)
+            self.edited.copied = True
+            return
 
         if existing is None or operation == "replace":
             fresh = self._new_child(target, node)
@@ -385,35 +385,56 @@ class _Editor:
         return node
 
 
-def _copy_children(target: etree._Element, edit: etree._Element, node: Node) -> bool:
-    """Build ``target``'s content from the edit's children as the walk would, without the
-    walk's checks; False, with ``target`` half built, when anything needs the walk: an
-    attribute, a comment, a node outside the model, the state or this node's namespace, a
-    value that needs its namespace declarations, a leaf holding elements, a missing key, an
-    empty container of a choice's case."""
-    for child in edit:
+def _copied_entry(edit: etree._Element, node: Node) -> etree._Element | None:
+    """A new list entry made of a copy of the edit's, as the walk would build it but without
+    its checks; None when anything in it needs the walk (see ``_made_plain``)."""
+    if edit.prefix is not None or node.cases:
+        # The datastore writes its elements in the default namespace; an entry of a case
+        # ends the other cases, which the walk does.
+        return None
+
+    entry = copy.deepcopy(edit)
+    entry.attrib.clear()  # the entry's operation, read already
+    entry.text = entry.tail = None
+    if not _made_plain(entry, node):
+        return None
+    # The copy declares the namespaces in scope of the edit, such as the operation's prefix.
+    etree.cleanup_namespaces(entry)
+    return entry
+
+
+def _made_plain(element: etree._Element, node: Node) -> bool:
+    """Strip a copied element's content as the walk would: False when anything needs the
+    walk itself: an attribute, a comment, a prefix, a node outside the model, the state or
+    this node's namespace, a value that needs its namespace declarations, a leaf holding
+    elements, a missing key, an empty container of a choice's case."""
+    for child in list(element):
         sub = node.by_tag.get(child.tag) if isinstance(child.tag, str) else None
-        if sub is None or child.attrib or not sub.config or sub.namespace != node.namespace:
+        if sub is None or child.attrib or child.prefix is not None:
+            return False
+        if not sub.config or sub.namespace != node.namespace:
             return False
 
-        copied = etree.SubElement(target, sub.tag)
+        child.tail = None
         if sub.is_leafy:
             if len(child) or not sub.context_free:
                 return False
-            copied.text = (child.text or "").strip()
-        elif not _copy_children(copied, child, sub):
+            child.text = (child.text or "").strip()
+            continue
+        child.text = None
+        if not _made_plain(child, sub):
             return False
-        elif sub.kind == "container" and not sub.presence and len(copied) == 0:
+        if sub.kind == "container" and not sub.presence and len(child) == 0:
             if sub.cases:
                 return False  # the walk lets it end the other cases given before it
-            target.remove(copied)
+            element.remove(child)
 
     # The datastore holds a list entry's keys first, in their order.
-    for position, key in enumerate(node.keys):
-        leaf = target.find(f"{{{node.namespace}}}{key}")
+    for position, key in enumerate(node.key_tags):
+        leaf = element.find(key)
         if leaf is None or not leaf.text:
             return False
-        target.insert(position, leaf)
+        element.insert(position, leaf)
     return True
 
 
