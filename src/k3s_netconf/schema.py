@@ -18,6 +18,13 @@ from typing import TYPE_CHECKING
 
 from yangson import DataModel
 from yangson import schemanode as sn
+from yangson.datatype import (
+    DataType,
+    IdentityrefType,
+    InstanceIdentifierType,
+    LeafrefType,
+    UnionType,
+)
 from yangson.statement import Statement
 
 # Re-exported: the layers that read the schema name the namespace through it.
@@ -57,11 +64,20 @@ class Node:
     presence: bool = False
     # The cases this node sits in, outermost first, as (choice, case) schema nodes.
     cases: tuple[tuple[sn.SchemaNode, sn.SchemaNode], ...] = ()
+    # For a leaf or leaf-list: whether its value reads the same without the XML namespace
+    # declarations around it (identityrefs and instance-identifiers carry prefixes).
+    context_free: bool = True
     children: dict[tuple[str, str], Node] = field(default_factory=dict)
+    # The same children, by their XML tag.
+    by_tag: dict[str, Node] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def tag(self) -> str:
         return f"{{{self.namespace}}}{self.name}"
+
+    @cached_property
+    def key_tags(self) -> tuple[str, ...]:
+        return tuple(f"{{{self.namespace}}}{key}" for key in self.keys)
 
     @property
     def is_leafy(self) -> bool:
@@ -190,7 +206,19 @@ def _index_children(parent: Node, yang: sn.InternalNode, ns_of, cases) -> None:
             user_ordered=bool(getattr(child, "user_ordered", False)),
             presence=bool(getattr(child, "presence", False)),
             cases=cases,
+            context_free=_context_free(getattr(child, "type", None)),
         )
         parent.children[(node.namespace, node.name)] = node
+        parent.by_tag[node.tag] = node
         if isinstance(child, sn.InternalNode):
             _index_children(node, child, ns_of, ())
+
+
+def _context_free(kind: DataType | None) -> bool:
+    if isinstance(kind, IdentityrefType | InstanceIdentifierType):
+        return False
+    if isinstance(kind, UnionType):
+        return all(_context_free(member) for member in kind.types)
+    if isinstance(kind, LeafrefType):
+        return _context_free(kind.ref_type)
+    return True

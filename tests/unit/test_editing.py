@@ -228,5 +228,5 @@ def test_the_edit_reports_the_entries_it_went_into_and_no_other(store):
         + "</config>"
     )
     edited = editing.apply(store.schema, store.tree, edit, "merge")
-    names = {e.findtext(f"{{{KA}}}name") for e in edited if e.tag == f"{{{KA}}}app"}
+    names = {e.findtext(f"{{{KA}}}name") for e in edited.entries if e.tag == f"{{{KA}}}app"}
     assert names == {"web", "new"}

@@ -10,6 +10,9 @@ and the validation after it, succeed.
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass, field
+
 from lxml import etree
 
 from k3s_netconf import errors, paths
@@ -22,18 +25,36 @@ OPERATIONS = frozenset({"merge", "replace", "create", "delete", "remove", "none"
 DEFAULT_OPERATIONS = frozenset({"merge", "replace", "none"})
 
 
+@dataclass
+class Edited:
+    """What an edit did to the tree, besides changing it."""
+
+    # The list entries the edit went into (created, replaced or merged into): every other
+    # entry of the tree is as it was.
+    entries: set[etree._Element] = field(default_factory=set)
+    # Whether some new entry was copied from the edit, unchecked (see ``apply``).
+    copied: bool = False
+
+
 def apply(
-    schema: Schema, target: etree._Element, config: etree._Element, default: str
-) -> set[etree._Element]:
+    schema: Schema,
+    target: etree._Element,
+    config: etree._Element,
+    default: str,
+    copy_new_entries: bool = False,
+) -> Edited:
     """Apply the children of ``config`` to the datastore root ``target``.
 
-    Returns the list entries the edit went into (created, replaced or merged into): every
-    other entry of the tree is as it was.
+    With ``copy_new_entries``, a list entry the edit creates and that holds no attribute
+    and nothing outside the model's plain data is copied from the edit without checking its
+    values, choices or repeated leaves: the caller must validate the whole result, and walk
+    the edit again without copies when that validation fails, for the walk's errors name
+    the problem better. Walking each node costs some ten times more than copying it.
     """
-    editor = _Editor(schema)
+    editor = _Editor(schema, copy_new_entries)
     editor.edit_children(target, config, schema.root, default, "")
     editor.prune()
-    return editor.entries_edited
+    return editor.edited
 
 
 def _split(tag: str) -> tuple[str, str]:
@@ -46,14 +67,15 @@ _Entries = dict[tuple[str, ...], etree._Element]
 
 
 class _Editor:
-    def __init__(self, schema: Schema) -> None:
+    def __init__(self, schema: Schema, copy_new_entries: bool) -> None:
         self.schema = schema
+        self.copy_new_entries = copy_new_entries
         # Each list is indexed once, when first edited: looking each edited entry up by a scan
         # made an edit of n entries cost n * n key comparisons.
         self._entries: dict[tuple[etree._Element, str], _Entries] = {}
         # Containers the edit went into, parents first: only these can have become empty.
         self._containers: list[tuple[etree._Element, Node]] = []
-        self.entries_edited: set[etree._Element] = set()
+        self.edited = Edited()
 
     def prune(self) -> None:
         """Drop the containers the edit left empty, innermost first, unless they are presence
@@ -213,6 +235,14 @@ class _Editor:
                 path=where,
             )
 
+        copied = _copied_entry(edit, node) if existing is None and self.copy_new_entries else None
+        if copied is not None:
+            target.append(copied)
+            entries[tuple(keys.values())] = copied
+            self.edited.entries.add(copied)
+            self.edited.copied = True
+            return
+
         if existing is None or operation == "replace":
             fresh = self._new_child(target, node)
             for key, value in keys.items():
@@ -222,7 +252,7 @@ class _Editor:
                 target.remove(existing)
             existing = entries[tuple(keys.values())] = fresh
 
-        self.entries_edited.add(existing)
+        self.edited.entries.add(existing)
         # The keys identify the entry; they are not edited themselves.
         self.edit_children(existing, edit, node, operation, where, skip=frozenset(keys))
 
@@ -353,6 +383,59 @@ class _Editor:
         for e in reversed(chain):
             node = node.child(*_split(e.tag)) if node else None
         return node
+
+
+def _copied_entry(edit: etree._Element, node: Node) -> etree._Element | None:
+    """A new list entry made of a copy of the edit's, as the walk would build it but without
+    its checks; None when anything in it needs the walk (see ``_made_plain``)."""
+    if edit.prefix is not None or node.cases:
+        # The datastore writes its elements in the default namespace; an entry of a case
+        # ends the other cases, which the walk does.
+        return None
+
+    entry = copy.deepcopy(edit)
+    entry.attrib.clear()  # the entry's operation, read already
+    entry.text = entry.tail = None
+    if not _made_plain(entry, node):
+        return None
+    # The copy declares the namespaces in scope of the edit, such as the operation's prefix.
+    etree.cleanup_namespaces(entry)
+    return entry
+
+
+def _made_plain(element: etree._Element, node: Node) -> bool:
+    """Strip a copied element's content as the walk would: False when anything needs the
+    walk itself: an attribute, a comment, a prefix, a node outside the model, the state or
+    this node's namespace, a value that needs its namespace declarations, a leaf holding
+    elements, a missing key, an empty container of a choice's case."""
+    for child in list(element):
+        sub = node.by_tag.get(child.tag) if isinstance(child.tag, str) else None
+        if sub is None or child.attrib or child.prefix is not None:
+            return False
+        if not sub.config or sub.namespace != node.namespace:
+            return False
+
+        child.tail = None
+        if sub.is_leafy:
+            if len(child) or not sub.context_free:
+                return False
+            child.text = (child.text or "").strip()
+            continue
+        child.text = None
+        if not _made_plain(child, sub):
+            return False
+        if sub.kind == "container" and not sub.presence and len(child) == 0:
+            if sub.cases:
+                return False  # the walk lets it end the other cases given before it
+            element.remove(child)
+
+    # The datastore holds a list entry's keys first, in their order.
+    for position, key in enumerate(node.key_tags):
+        leaf = element.find(key)
+        if leaf is None or not leaf.text:
+            return False
+        element.insert(position, leaf)
+    return True
 
 
 def _other_case(node: Node, other: Node) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 from lxml import etree
 
 from k3s_netconf import desired
-from k3s_netconf.datastore import converting, editing, persisting, scoping, validating
+from k3s_netconf.datastore import checking, converting, editing, persisting, scoping, validating
 from k3s_netconf.schema import Schema
 
 logger = logging.getLogger(__name__)
@@ -51,20 +51,37 @@ class Datastore:
     def edited(self, config: etree._Element, default_operation: str) -> Candidate:
         """The datastore as it would be after the edit; raises the edit's first error."""
         tree = copy.deepcopy(self.tree)
-        edited = editing.apply(self.schema, tree, config, default_operation)
-        # The entries the edit did not go into are this datastore's own, unchanged.
-        return self.changed_to(tree, scoping.apps_not_in(tree, edited))
+        edited = editing.apply(self.schema, tree, config, default_operation, True)
+        if edited.copied:
+            try:
+                return self._edited_to(tree, edited, explain=False)
+            except checking.Refused:
+                # The new entries copied unchecked are at fault, or something else is: the
+                # walk through every node of the edit names either as precisely as it can.
+                logger.debug("The edit with copied entries is invalid; walking it again.")
+                tree = copy.deepcopy(self.tree)
+                edited = editing.apply(self.schema, tree, config, default_operation)
+        return self._edited_to(tree, edited)
 
-    def changed_to(self, tree: etree._Element, untouched: set[str] | None = None) -> Candidate:
+    def _edited_to(
+        self, tree: etree._Element, edited: editing.Edited, explain: bool = True
+    ) -> Candidate:
+        # The entries the edit did not go into are this datastore's own, unchanged.
+        return self.changed_to(tree, scoping.apps_not_in(tree, edited.entries), explain)
+
+    def changed_to(
+        self, tree: etree._Element, untouched: set[str] | None = None, explain: bool = True
+    ) -> Candidate:
         """A tree that replaces this datastore's, checked as a whole by what changed.
 
         ``untouched`` names apps known to be as this datastore holds them; without it, the
-        trees are compared.
+        trees are compared. Without ``explain``, an invalid tree raises libyang's refusal
+        as it is, without the search for the error-tag and error-path a client needs.
         """
         if untouched is None:
             untouched = scoping.untouched_apps(self.tree, tree)
         part = scoping.part_to_validate(tree, untouched)
-        checked = converting.config(validating.config_values(self.schema, part))
+        checked = converting.config(validating.config_values(self.schema, part, explain))
 
         # Apps left out of the check are the same entries as before, so their values are too.
         apps = {

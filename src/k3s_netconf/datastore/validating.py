@@ -57,11 +57,17 @@ def instance(schema: Schema, tree: etree._Element) -> RootNode:
     return root
 
 
-def config_values(schema: Schema, tree: etree._Element) -> dict[str, Any]:
-    """The validated tree as its RFC 7951 JSON value, defaults filled in."""
+def config_values(schema: Schema, tree: etree._Element, explain: bool = True) -> dict[str, Any]:
+    """The validated tree as its RFC 7951 JSON value, defaults filled in.
+
+    An invalid tree raises the NETCONF error that names its problem; without ``explain``,
+    libyang's refusal (checking.Refused) as it is.
+    """
     try:
         return schema.checker.values(tree)
     except checking.Refused as refused:
+        if not explain:
+            raise
         try:
             instance(schema, tree)
         except errors.NetconfError:
