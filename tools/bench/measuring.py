@@ -25,6 +25,8 @@ class Figure:
     seconds: list[float] = field(default_factory=list)
     api_calls: list[int] = field(default_factory=list)
     api_seconds: list[float] = field(default_factory=list)
+    # What the server says its commits spent on their own work: checks, planning, saving.
+    own_work: list[float] = field(default_factory=list)
     reply_bytes: int = 0
 
     def p(self, q: float) -> float:
@@ -49,6 +51,8 @@ class Bench:
     # Where the commit figures run: a server of its own when one cannot offer both running
     # and candidate (netconfd has one target datastore); None for the same server.
     candidate: Target | None = None
+    # Seconds of the server's own work in its commits so far, where it tells them.
+    own_work: Callable[[], float] | None = None
     figures: dict[str, Figure] = field(default_factory=dict)
     memory: dict[str, int] = field(default_factory=dict)
 
@@ -73,12 +77,15 @@ class Bench:
             if before is not None:
                 before()
             calls, api = self.calls()
+            work = self.own_work() if self.own_work else 0.0
             start = time.perf_counter()
             reply = action()
             figure.seconds.append(time.perf_counter() - start)
             calls_after, api_after = self.calls()
             figure.api_calls.append(calls_after - calls)
             figure.api_seconds.append(api_after - api)
+            if self.own_work:
+                figure.own_work.append(self.own_work() - work)
             figure.reply_bytes = len(reply)
 
     def setup(self, name: str) -> None:

@@ -70,9 +70,14 @@ def _print_api(ours: Bench, our_server: Ours) -> None:
             continue
         own = sorted(figure.own_seconds())
         api_ms = sum(figure.api_seconds) / len(figure.api_seconds) * 1000
+        work = sorted(figure.own_work)
+        told = (
+            f"; checking, planning, saving p50 {_ms(work[len(work) // 2])} ms" if any(work) else ""
+        )
         print(
             f"  {name}: {figure.calls_per_run():.1f} calls per operation, "
             f"{api_ms:.1f} ms waiting on them; outside the API server p50 {_ms(own[len(own) // 2])} ms"
+            + told
         )
     background = Counter(
         call.thread.split(" ")[0].rstrip("-")

@@ -25,6 +25,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 MODULE = REPO / "yang" / "k3s-netconf-apps@2026-12-04.yang"
 READY = re.compile(rb"Ready: listening on address=\S+ port=(\d+)")
+# The daemon's own account of each commit: its checking and planning, and its saving.
+COMMITTED = re.compile(
+    rb"committed in [\d.]+ ms: checking and planning ([\d.]+) ms, applying [\d.]+ ms, "
+    rb"saving ([\d.]+) ms"
+)
 # The daemon's threads that reach the API server on their own: the watch cache, reconciling,
 # repairs, the usage poll, the forwarder and the background listings.
 BACKGROUND_THREADS = ("watch-", "reconcile", "repair", "usage", "forwarding", "refresh ")
@@ -128,6 +133,11 @@ class Ours:
             ApiCall(method, url, float(start), float(seconds), thread)
             for method, url, start, seconds, thread in (line.split(" ", 4) for line in lines)
         ]
+
+    def own_work(self) -> float:
+        """Seconds the commits so far spent checking, planning and saving, by the daemon's log."""
+        log = (self.folder / "daemon.log").read_bytes()
+        return sum(float(a) + float(b) for a, b in COMMITTED.findall(log)) / 1000
 
     def stop(self) -> None:
         if self.process is not None:
