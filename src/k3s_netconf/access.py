@@ -10,6 +10,7 @@ datastores: the service hands in the trees before and after a change.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -131,9 +132,17 @@ class Access:
                 )
 
     def readable(self, user: str, data: etree._Element) -> etree._Element:
-        """``data`` without the units the user may not read (RFC 8341 3.4.5: silently left out)."""
-        if not self.enabled:
+        """``data`` without the units the user may not read (RFC 8341 3.4.5: silently left out).
+
+        ``data`` may be a datastore's own tree, and is left as it is: what is left out is
+        left out of a copy.
+        """
+        if not self.enabled or all(
+            self.may_access(user, "read", unit) for _, unit in _units(data, self.module_of)
+        ):
             return data
+
+        data = copy.deepcopy(data)
         for element, unit in list(_units(data, self.module_of)):
             if not self.may_access(user, "read", unit):
                 element.getparent().remove(element)

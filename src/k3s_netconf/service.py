@@ -321,15 +321,21 @@ class Service:
         _only(operation, {"source", "filter", defaults.PARAMETER})
         source = _datastore(operation, "source", DATASTORES)
         mode = defaults.mode_of(operation)
-        tree = defaults.reported(self.schema, self._tree(source), mode, config_only=True)
-        return filtering.filtered(self.schema, tree, _param(operation, "filter"))
+        filter_ = _param(operation, "filter")
+        if mode == defaults.BASIC_MODE and (filter_ is None or _is_subtree(filter_)):
+            # The datastore's tree as it is, shared: no datastore's tree is changed in place,
+            # a subtree filter copies what it selects, and the reply serializes it where it is.
+            return filtering.filtered(self.schema, self._tree(source), filter_)
+
+        tree = defaults.reported(self.schema, copy.deepcopy(self._tree(source)), mode, True)
+        return filtering.filtered(self.schema, tree, filter_)
 
     def _tree(self, name: str) -> etree._Element:
-        """A copy of a datastore's tree, by name."""
+        """A datastore's tree, by name: to be read or copied, never changed."""
         if name == "candidate":
             with self._locks_guard:
-                return copy.deepcopy(self.candidate.tree)
-        return copy.deepcopy(self.startup.tree if name == "startup" else self.running.tree)
+                return self.candidate.tree
+        return self.startup.tree if name == "startup" else self.running.tree
 
     def _source(self, operation: etree._Element) -> tuple[str, etree._Element]:
         """The <source> of validate or copy-config: a datastore's name or "config", and a tree."""
@@ -338,7 +344,7 @@ class Service:
         if inline is not None:
             return "config", store.from_config(self.schema, inline)
         name = _datastore(operation, "source", DATASTORES)
-        return name, self._tree(name)
+        return name, copy.deepcopy(self._tree(name))
 
     # Changing
 

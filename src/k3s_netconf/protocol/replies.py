@@ -6,7 +6,6 @@ Code below the protocol layer raises ``errors.NetconfError`` leaves and never bu
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Iterator
 from typing import TypeAlias
 
@@ -40,16 +39,31 @@ def rpc_reply(rpc: etree._Element | None) -> etree._Element:
     return etree.Element(_nc("rpc-reply"), attrib=dict(rpc.attrib), nsmap=rpc.nsmap)
 
 
-def add_result(reply: etree._Element, result: Result) -> None:
-    """Put what an operation returned into its reply: ``<ok/>`` for None."""
+# Stands in the serialized reply where the result goes: a processing instruction cannot occur
+# in what else the reply holds (the rpc's attribute values have their "<" escaped).
+_RESULT = "k3s-netconf-result"
+_RESULT_TEXT = etree.tostring(etree.PI(_RESULT))
+
+
+def with_result(reply: etree._Element, result: Result) -> bytes:
+    """The reply serialized with what the operation returned: ``<ok/>`` for None.
+
+    The result's elements are serialized where they are, with the namespaces in scope there:
+    they may sit in a tree of the service, such as a datastore's, which an append would tear
+    them out of, and a copy of a large tree costs more than serializing it.
+    """
     if result is None:
         etree.SubElement(reply, _nc("ok"))
-        return
+        return serialized(reply)
 
-    for element in result if isinstance(result, list) else [result]:
-        # Appending moves an element; one that still sits in a tree of the service is copied
-        # so that the reply does not tear it out of there.
-        reply.append(element if element.getparent() is None else copy.deepcopy(element))
+    elements = result if isinstance(result, list) else [result]
+    reply.append(etree.PI(_RESULT))
+    body = b"".join(etree.tostring(e, encoding="UTF-8", with_tail=False) for e in elements)
+    return serialized(reply).replace(_RESULT_TEXT, body, 1)
+
+
+def serialized(message: etree._Element) -> bytes:
+    return etree.tostring(message, encoding="UTF-8", xml_declaration=True)
 
 
 def add_errors(reply: etree._Element, error: errors.NetconfError) -> None:

@@ -205,7 +205,7 @@ class Session(NetconfServerSession):  # type: ignore[misc]
             if subscribing:
                 self._outbox.release()
 
-    def _answer(self, rpc: etree._Element) -> etree._Element:
+    def _answer(self, rpc: etree._Element) -> etree._Element | bytes:
         reply = replies.rpc_reply(rpc)
         try:
             result = self._execute(rpc)
@@ -218,7 +218,7 @@ class Session(NetconfServerSession):  # type: ignore[misc]
             replies.add_errors(reply, errors.OperationFailed(INTERNAL_ERROR))
             self._count("out_rpc_errors")
         else:
-            replies.add_result(reply, result)
+            return replies.with_result(reply, result)
         return reply
 
     def _execute(self, rpc: etree._Element) -> replies.Result:
@@ -295,11 +295,7 @@ class Session(NetconfServerSession):  # type: ignore[misc]
     # Sending and ending
 
     def send_message(self, msg: etree._Element | bytes) -> None:
-        data = (
-            msg
-            if isinstance(msg, bytes)
-            else etree.tostring(msg, encoding="UTF-8", xml_declaration=True)
-        )
+        data = msg if isinstance(msg, bytes) else replies.serialized(msg)
         if self.log.isEnabledFor(logging.DEBUG):
             self.log.debug("Sending %s", _excerpt(data))
 
