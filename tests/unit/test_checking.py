@@ -92,7 +92,7 @@ def by_yangson(model: schema.Schema, tree: etree._Element) -> dict | None:
 
 def by_libyang(model: schema.Schema, tree: etree._Element) -> dict | None:
     try:
-        return without_empty(model.checker.values(tree))
+        return without_empty(model.checker.values(checking.content(tree)))
     except checking.Refused:
         return None
 
@@ -141,7 +141,7 @@ def test_a_tree_yangson_cannot_check_is_refused_with_libyangs_reason(model, tmp_
 def test_a_refusal_carries_libyangs_reason(model):
     tree = tree_of(model, f'<apps xmlns="{KA}"><app><name>web</name></app></apps>')
     with pytest.raises(checking.Refused, match="image"):
-        model.checker.values(tree)
+        model.checker.values(checking.content(tree))
 
 
 # Random app entries over the leaves whose checks differ most between the two libraries:

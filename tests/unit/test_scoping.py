@@ -7,7 +7,7 @@ import pytest
 from lxml import etree
 
 from k3s_netconf import errors, schema
-from k3s_netconf.datastore import scoping
+from k3s_netconf.datastore import checking, scoping
 from k3s_netconf.datastore.store import Datastore, validated
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
@@ -59,7 +59,7 @@ def test_an_edit_of_one_app_checks_only_that_app_and_what_refers_beyond_it(runni
     part = scoping.part_to_validate(new.tree, scoping.untouched_apps(running.tree, new.tree))
 
     # app0 stays for the rule's leafrefs; the three others are the same entries as before.
-    assert scoping.app_names(part) == ["app0", "app3"]
+    assert scoping.app_names(checking.tree_of(part)) == ["app0", "app3"]
 
 
 def test_the_configuration_of_a_partly_checked_edit_equals_that_of_a_whole_check(running):

@@ -27,6 +27,8 @@ from lxml import etree
 
 Raw = dict[str, Any]
 
+NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
+
 
 # libyang's reason and where, as its errors read: "<reason>: Data location "<path>"...".
 _REFUSAL = re.compile(
@@ -62,9 +64,9 @@ class Checker:
         # A context's error list is shared by its callers: one check at a time (each is short).
         self._lock = threading.Lock()
 
-    def values(self, tree: etree._Element) -> Raw:
-        """The configuration under ``tree``'s root, checked, as RFC 7951 JSON with defaults."""
-        data = b"".join(etree.tostring(child) for child in tree if isinstance(child.tag, str))
+    def values(self, data: bytes) -> Raw:
+        """The configuration in ``data`` (top-level nodes, see ``content``), checked, as RFC 7951
+        JSON with defaults."""
         if not data:
             return {}
 
@@ -82,3 +84,15 @@ class Checker:
             finally:
                 node.free(with_siblings=True)
         return json.loads(text) if text else {}
+
+
+def content(tree: etree._Element) -> bytes:
+    """What the checker reads of a datastore tree: its top-level nodes, serialized."""
+    return b"".join(
+        etree.tostring(child, with_tail=False) for child in tree if isinstance(child.tag, str)
+    )
+
+
+def tree_of(data: bytes) -> etree._Element:
+    """The datastore tree whose ``content`` is ``data``."""
+    return etree.fromstring(b'<data xmlns="%s">%s</data>' % (NC.encode(), data))

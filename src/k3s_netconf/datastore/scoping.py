@@ -14,13 +14,12 @@ list in step with the model):
   rule refers to;
 - `unique` and `must` of an app's ports, volumes and resources stay inside the app entry.
 
-Everything outside the apps is kept whole. The part is a new tree; the changed one is left as
-it is.
+Everything outside the apps is kept whole. The part is serialized from the changed tree,
+which is left as it is.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 
 from lxml import etree
@@ -52,20 +51,29 @@ def apps_not_in(tree: etree._Element, entries: set[etree._Element]) -> set[str]:
     return {_name(app) for app in _apps(tree) if app not in entries}
 
 
-def part_to_validate(new: etree._Element, untouched: set[str]) -> etree._Element:
-    """A copy of the new tree without the untouched apps nothing changed refers to."""
+def part_to_validate(new: etree._Element, untouched: set[str]) -> bytes:
+    """The new tree without the untouched apps nothing changed refers to, serialized as the
+    checker reads it (``checking.content``): each entry where it is, which costs less than a
+    copy of them in a tree of their own."""
     kept = untouched - _still_referenced(new, untouched)
-    part = etree.Element(new.tag, new.attrib, nsmap=new.nsmap)
+    pieces = []
     for child in new:
-        if child.tag != APPS:
-            part.append(copy.deepcopy(child))
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag != APPS or not kept:
+            pieces.append(etree.tostring(child, with_tail=False))
             continue
 
-        apps = etree.SubElement(part, APPS, child.attrib, nsmap=child.nsmap)
-        for entry in child:
-            if entry.tag != APP or _name(entry) not in kept:
-                apps.append(copy.deepcopy(entry))
-    return part
+        # Each entry serialized alone declares its namespace, so the container's tags can be
+        # written plainly around them.
+        pieces.append(b'<apps xmlns="%s">' % APPS_NS.encode())
+        pieces.extend(
+            etree.tostring(entry, with_tail=False)
+            for entry in child
+            if entry.tag != APP or _name(entry) not in kept
+        )
+        pieces.append(b"</apps>")
+    return b"".join(pieces)
 
 
 def app_names(tree: etree._Element) -> list[str]:

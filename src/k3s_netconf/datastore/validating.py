@@ -57,19 +57,23 @@ def instance(schema: Schema, tree: etree._Element) -> RootNode:
     return root
 
 
-def config_values(schema: Schema, tree: etree._Element, explain: bool = True) -> dict[str, Any]:
-    """The validated tree as its RFC 7951 JSON value, defaults filled in.
+def config_values(
+    schema: Schema, tree: etree._Element | bytes, explain: bool = True
+) -> dict[str, Any]:
+    """The validated tree, or its content serialized (``checking.content``), as its RFC 7951
+    JSON value, defaults filled in.
 
     An invalid tree raises the NETCONF error that names its problem; without ``explain``,
     libyang's refusal (checking.Refused) as it is.
     """
+    data = tree if isinstance(tree, bytes) else checking.content(tree)
     try:
-        return schema.checker.values(tree)
+        return schema.checker.values(data)
     except checking.Refused as refused:
         if not explain:
             raise
         try:
-            instance(schema, tree)
+            instance(schema, checking.tree_of(data) if isinstance(tree, bytes) else tree)
         except errors.NetconfError:
             raise
         except Exception:  # yangson failing on its own: libyang's word stands
