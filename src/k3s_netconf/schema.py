@@ -68,16 +68,10 @@ class Node:
     # declarations around it (identityrefs and instance-identifiers carry prefixes).
     context_free: bool = True
     children: dict[tuple[str, str], Node] = field(default_factory=dict)
-    # The same children, by their XML tag.
-    by_tag: dict[str, Node] = field(default_factory=dict)
 
     @cached_property
     def tag(self) -> str:
         return f"{{{self.namespace}}}{self.name}"
-
-    @cached_property
-    def key_tags(self) -> tuple[str, ...]:
-        return tuple(f"{{{self.namespace}}}{key}" for key in self.keys)
 
     @property
     def is_leafy(self) -> bool:
@@ -209,7 +203,6 @@ def _index_children(parent: Node, yang: sn.InternalNode, ns_of, cases) -> None:
             context_free=_context_free(getattr(child, "type", None)),
         )
         parent.children[(node.namespace, node.name)] = node
-        parent.by_tag[node.tag] = node
         if isinstance(child, sn.InternalNode):
             _index_children(node, child, ns_of, ())
 

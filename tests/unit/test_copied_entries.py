@@ -16,6 +16,7 @@ from test_invalid_values import CASES
 from k3s_netconf import errors, schema
 from k3s_netconf.datastore import editing
 from k3s_netconf.datastore.store import Datastore
+from k3s_netconf.protocol import messages
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 KA = schema.APPS_NS
@@ -31,7 +32,11 @@ def new_app(inner: str, name: str = "fresh", attrs: str = "") -> str:
 
 
 def config(body: str) -> etree._Element:
-    return etree.fromstring(f'<config xmlns="{NC}" xmlns:nc="{NC}">{body}</config>')
+    # Parsed as the server parses messages: without the white space between elements.
+    rpc = messages.parse(
+        f'<rpc xmlns="{NC}" xmlns:nc="{NC}"><config>{body}</config></rpc>'.encode()
+    )
+    return rpc[0]
 
 
 @pytest.fixture(scope="module")
@@ -69,15 +74,11 @@ def made(running: Datastore, edit: etree._Element):
 
 VALID = {
     "plain": new_app(f"<image>{BUSYBOX}</image><replicas>2</replicas>"),
-    "indented, key last, values padded": (
-        f'<apps xmlns="{KA}">\n  <app>\n    <image> {BUSYBOX} </image>\n'
-        "    <args>-c</args>\n    <args> sleep 1 </args>\n"
-        "    <env>\n      <value>1</value>\n      <name>A</name>\n    </env>\n"
-        "    <name>\n fresh\n</name>\n  </app>\n</apps>"
-    ),
-    "empty containers": new_app(
-        f"<image>{BUSYBOX}</image><resources/>"
-        "<liveness-probe><tcp-port>80</tcp-port></liveness-probe><env><name>A</name></env>"
+    "indented": (
+        f'<apps xmlns="{KA}">\n  <app>\n    <name>fresh</name>\n    <image>{BUSYBOX}</image>\n'
+        "    <args>-c</args>\n    <args>sleep 1</args>\n"
+        "    <env>\n      <name>A</name>\n      <value>1</value>\n    </env>\n"
+        "  </app>\n</apps>"
     ),
     "a probe with a nested container": new_app(
         f"<image>{BUSYBOX}</image>"
@@ -92,6 +93,23 @@ VALID = {
 
 # Entries the copy declines or libyang refuses, so that the walk decides.
 WALKED = {
+    "empty containers": new_app(
+        f"<image>{BUSYBOX}</image><resources/>"
+        "<liveness-probe><tcp-port>80</tcp-port></liveness-probe><env><name>A</name></env>"
+    ),
+    "keys last": (
+        f'<apps xmlns="{KA}"><app><image>{BUSYBOX}</image>'
+        "<env><value>1</value><name>A</name></env><name>fresh</name></app></apps>"
+    ),
+    "a nested key last": new_app(
+        f"<image>{BUSYBOX}</image><env><value>1</value><name>A</name></env>"
+    ),
+    "values padded": new_app(
+        f"<image> {BUSYBOX} </image><args> sleep 1 </args><args>sleep  2</args>"
+        "<env><name>\n A\n</name><value>   </value></env>"
+    ),
+    "text beside elements": new_app(f"<image>{BUSYBOX}</image>text<replicas>2</replicas>"),
+    "a leaf holding only elements": new_app("<image><tag>1</tag></image>"),
     "prefixed": (
         f'<k:apps xmlns:k="{KA}"><k:app><k:name>fresh</k:name><k:image>{BUSYBOX}</k:image>'
         "<k:port><k:name>http</k:name><k:container-port>80</k:container-port></k:port>"

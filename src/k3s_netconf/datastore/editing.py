@@ -11,7 +11,9 @@ and the validation after it, succeed.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 
 from lxml import etree
 
@@ -387,55 +389,77 @@ class _Editor:
 
 def _copied_entry(edit: etree._Element, node: Node) -> etree._Element | None:
     """A new list entry made of a copy of the edit's, as the walk would build it but without
-    its checks; None when anything in it needs the walk (see ``_made_plain``)."""
-    if edit.prefix is not None or node.cases:
-        # The datastore writes its elements in the default namespace; an entry of a case
-        # ends the other cases, which the walk does.
+    its checks; None when anything in it needs the walk (see ``_needs_walk``)."""
+    check = _needs_walk(node)
+    if check is None or edit.prefix is not None:
         return None
 
     entry = copy.deepcopy(edit)
     entry.attrib.clear()  # the entry's operation, read already
     entry.text = entry.tail = None
-    if not _made_plain(entry, node):
+    if check(entry):
         return None
     # The copy declares the namespaces in scope of the edit, such as the operation's prefix.
     etree.cleanup_namespaces(entry)
     return entry
 
 
-def _made_plain(element: etree._Element, node: Node) -> bool:
-    """Strip a copied element's content as the walk would: False when anything needs the
-    walk itself: an attribute, a comment, a prefix, a node outside the model, the state or
-    this node's namespace, a value that needs its namespace declarations, a leaf holding
-    elements, a missing key, an empty container of a choice's case."""
-    for child in list(element):
-        sub = node.by_tag.get(child.tag) if isinstance(child.tag, str) else None
-        if sub is None or child.attrib or child.prefix is not None:
-            return False
-        if not sub.config or sub.namespace != node.namespace:
-            return False
+@cache
+def _needs_walk(node: Node) -> etree.XPath | None:
+    """A test, in one XPath run by libxml2, of whether a copied entry of the list ``node``
+    differs from what the walk would build, or holds what only the walk checks (libyang,
+    which validates the result, checks the rest: unknown and state nodes, values, repeated
+    leaves, cases of one choice). None when no entry of the list may be copied: it sits in a
+    case, which the walk ends the others of, or holds values read with namespace prefixes.
 
-        child.tail = None
-        if sub.is_leafy:
-            if len(child) or not sub.context_free:
-                return False
-            child.text = (child.text or "").strip()
-            continue
-        child.text = None
-        if not _made_plain(child, sub):
-            return False
-        if sub.kind == "container" and not sub.presence and len(child) == 0:
-            if sub.cases:
-                return False  # the walk lets it end the other cases given before it
-            element.remove(child)
+    It is true for an attribute, a comment or a processing instruction below the entry, a
+    prefixed element (the datastore writes default namespaces), a leaf whose value has
+    surrounding or repeated white space (the walk strips it), text beside elements, an
+    empty non-presence container (the walk drops it) and a list entry whose keys do not come
+    first, in their order (the walk writes them so). White space between elements is gone
+    already: messages are parsed without it.
+    """
+    below = dict(_paths(node, ()))
+    if node.cases or not all(n.context_free for n in below.values()):
+        return None
 
-    # The datastore holds a list entry's keys first, in their order.
-    for position, key in enumerate(node.key_tags):
-        leaf = element.find(key)
-        if leaf is None or not leaf.text:
-            return False
-        element.insert(position, leaf)
-    return True
+    namespaces = sorted({node.namespace, *(n.namespace for n in below.values())})
+    prefixes = {f"n{i}": namespace for i, namespace in enumerate(namespaces)}
+    prefix = {namespace: p for p, namespace in prefixes.items()}
+
+    def keys_first(list_node: Node) -> str:
+        return " and ".join(
+            f"*[{i}][self::{prefix[list_node.namespace]}:{key}]"
+            for i, key in enumerate(list_node.keys, 1)
+        )
+
+    tests = [
+        "descendant::*/@*",
+        "descendant::comment()",
+        "descendant::processing-instruction()",
+        "descendant-or-self::*[contains(name(), ':')]",
+        "descendant::*[not(*)][string() != normalize-space()]",
+        "descendant-or-self::*[* and text()]",
+        f"self::*[not({keys_first(node)})]",
+    ]
+    for path, n in below.items():
+        step = "/".join(f"{prefix[namespace]}:{name}" for namespace, name in path)
+        if n.kind == "container" and not n.presence:
+            tests.append(f"{step}[not(node())]")
+        elif n.kind == "list":
+            tests.append(f"{step}[not({keys_first(n)})]")
+    return etree.XPath(f"boolean({' | '.join(tests)})", namespaces=prefixes)
+
+
+def _paths(
+    node: Node, parent: tuple[tuple[str, str], ...]
+) -> Iterator[tuple[tuple[tuple[str, str], ...], Node]]:
+    """The configuration nodes under ``node``, with their paths from it."""
+    for key, child in node.children.items():
+        if child.config:
+            path = (*parent, key)
+            yield path, child
+            yield from _paths(child, path)
 
 
 def _other_case(node: Node, other: Node) -> bool:

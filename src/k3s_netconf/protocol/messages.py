@@ -166,8 +166,14 @@ def _parser() -> etree.XMLParser:
     # A parser holds state while it works, so each thread gets its own.
     parser = getattr(_parsers, "parser", None)
     if parser is None:
+        # White space between elements is layout, never data (only a leaf's value keeps
+        # its white space): dropping it here spares every layer below looking past it.
         parser = etree.XMLParser(
-            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_blank_text=True,
         )
         _parsers.parser = parser
     return parser
