@@ -26,6 +26,9 @@ KA = "urn:k3s-netconf:yang:apps"
 # Large enough that ctr is still streaming it when the test sees ctr start.
 PAYLOAD_BYTES = 96 * 1024 * 1024
 WAIT_SECONDS = 30.0
+# ctr either fails as soon as containerd dies or waits for a containerd on the same socket to
+# come back, which it does only after the wait here: the import is given up after this long.
+IMPORT_SECONDS = 5.0
 
 
 def test_containerd_killed_during_an_import_gives_a_clear_error_and_no_image(
@@ -36,7 +39,7 @@ def test_containerd_killed_during_an_import_gives_a_clear_error_and_no_image(
     archive = mkimage(REF, "--add", f"{payload}:/payload")
     base = tmp_path_factory.mktemp("ctrd-fault")
     daemon = containerd_daemon.start(base)
-    store = ImageStore(daemon.socket, timeout=30.0, import_timeout=60.0)
+    store = ImageStore(daemon.socket, timeout=30.0, import_timeout=IMPORT_SECONDS)
     outcome: list[BaseException | object] = []
 
     importing = threading.Thread(target=_import, args=(store, archive, outcome))
@@ -70,7 +73,13 @@ def test_containerd_killed_during_a_commit_leaves_running_unchanged_and_no_image
     mkimage(REF, "--add", f"{payload}:/payload", out=images / "faulty.tar")
     base = tmp_path_factory.mktemp("ctrd-commit")
     containerd = containerd_daemon.start(base)
-    daemon = start_daemon(images={"containerd_address": containerd.socket, "folder": str(images)})
+    daemon = start_daemon(
+        images={
+            "containerd_address": containerd.socket,
+            "folder": str(images),
+            "import_timeout": IMPORT_SECONDS,
+        }
+    )
     session = ncclient(daemon)
     before = etree.tostring(session.get_config("running").data_ele, method="c14n")
     outcome: list[BaseException | object] = []
