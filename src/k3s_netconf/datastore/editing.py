@@ -391,7 +391,7 @@ def _copied_entry(edit: etree._Element, node: Node) -> etree._Element | None:
     """A new list entry made of a copy of the edit's, as the walk would build it but without
     its checks; None when anything in it needs the walk (see ``_needs_walk``)."""
     check = _needs_walk(node)
-    if check is None or edit.prefix is not None:
+    if check is None:
         return None
 
     entry = copy.deepcopy(edit)
