@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import itertools
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -250,11 +249,6 @@ def app_edit(draw) -> str:
     extra = draw(st.sampled_from(["", "<bogus>1</bogus>", '<x xmlns="urn:other">1</x>']))
     name = draw(st.sampled_from(NAMES))
     return f"<app{attribute}><name>{name}</name>{image_leaf}{leaves}{resources}{extra}</app>"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return schema.load()
 
 
 def running_store(model, folder) -> Datastore:

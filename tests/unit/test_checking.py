@@ -63,11 +63,6 @@ VALID = {
 }
 
 
-@pytest.fixture(scope="module")
-def model() -> schema.Schema:
-    return schema.load()
-
-
 def tree_of(model: schema.Schema, body: str) -> etree._Element:
     """A datastore tree as written, without the edit's own checks of each value."""
     del model

@@ -39,11 +39,6 @@ def config(body: str) -> etree._Element:
     return rpc[0]
 
 
-@pytest.fixture(scope="module")
-def model():
-    return schema.load()
-
-
 @pytest.fixture
 def running(model, tmp_path):
     store = Datastore(model, tmp_path / "running.xml")

@@ -252,11 +252,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def model():
-    return schema.load()
-
-
 @pytest.fixture
 def running(model, tmp_path):
     store = Datastore(model, tmp_path / "running.xml")
